@@ -1,0 +1,147 @@
+"""The data that flows through the pipeline and is stored: Paper -> Brief -> Item -> Digest."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from digest.text import clean, one_line
+
+Level = Literal["상", "중", "하"]
+Lang = Literal["ko", "en"]
+Origin = Literal["llm", "fallback"]
+
+HF_PAPER_URL = "https://huggingface.co/papers/{id}"
+ARXIV_ABS_URL = "https://arxiv.org/abs/{id}"
+ARXIV_PDF_URL = "https://arxiv.org/pdf/{id}"
+
+
+class Paper(BaseModel):
+    """One paper as the sources describe it. Links come only from here, never from the LLM."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str  # arXiv id without version, e.g. "2602.12205"
+    version: int | None = None
+    title: str
+    abstract: str = ""
+    authors: list[str] = Field(default_factory=list)
+    url: str  # the page a reader opens first (Hugging Face paper page, or arXiv abs)
+    pdf_url: str | None = None
+    arxiv_url: str | None = None
+    thumbnail: str | None = None
+    github: str | None = None
+    project_page: str | None = None
+    upvotes: int = 0
+    comments: int = 0
+    published_at: datetime | None = None
+    organization: str | None = None
+    ai_summary: str | None = None
+    ai_keywords: list[str] = Field(default_factory=list)
+    source: str = "huggingface"
+
+    @field_validator("title", "organization", "ai_summary", mode="before")
+    @classmethod
+    def _one_line(cls, value: str | None) -> str | None:
+        return one_line(value) if value is not None else None
+
+    @field_validator("abstract", mode="before")
+    @classmethod
+    def _clean(cls, value: str | None) -> str:
+        return clean(value)
+
+    @field_validator("authors", "ai_keywords", mode="before")
+    @classmethod
+    def _clean_list(cls, value: list[str] | None) -> list[str]:
+        return [one_line(v) for v in (value or []) if one_line(v)]
+
+    def links(self) -> list[tuple[str, str]]:
+        """(label, url) reference links, all from this paper's own metadata."""
+        out = [("arXiv", self.arxiv_url), ("PDF", self.pdf_url), ("GitHub", self.github)]
+        out.append(("Project page", self.project_page))
+        if self.url not in {u for _, u in out}:
+            out.insert(0, ("Hugging Face", self.url))
+        return [(label, link) for label, link in out if link]
+
+
+class Brief(BaseModel):
+    """The sections a reader sees for one paper (see DESIGN.md, "Sections that /paper N SECTION answers")."""
+
+    one_liner: str
+    key_points: list[str]
+    developer_view: str
+    actions: list[str]
+    risks: list[str]
+    uncertainty: str
+    abstract_ko: str
+    tags: list[str]
+    difficulty: Level
+    confidence: Level
+    origin: Origin = "llm"
+
+    @field_validator("one_liner", "developer_view", "uncertainty", "abstract_ko", mode="before")
+    @classmethod
+    def _clean(cls, value: str) -> str:
+        return clean(value)
+
+    @field_validator("key_points", "actions", "risks", "tags", mode="before")
+    @classmethod
+    def _clean_list(cls, value: list[str]) -> list[str]:
+        return [one_line(v) for v in (value or []) if one_line(v)]
+
+
+class Checks(BaseModel):
+    unsupported_numbers: list[str] = Field(default_factory=list)
+
+
+class Item(BaseModel):
+    rank: int
+    paper: Paper
+    brief: Brief
+    checks: Checks = Field(default_factory=Checks)
+
+
+class Highlight(BaseModel):
+    """One line of "오늘의 Top 이슈": a short headline and a few keywords for a ranked paper."""
+
+    rank: int
+    headline: str
+    keywords: list[str] = Field(default_factory=list)
+
+
+class SourceReport(BaseModel):
+    name: str
+    fetched: int = 0
+    selected: int = 0
+    day: date | None = None  # the day the papers came from, when it differs from the digest's date
+    error: str | None = None
+
+
+class Usage(BaseModel):
+    llm_calls: int = 0
+    cached_briefs: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+
+
+class Digest(BaseModel):
+    date: date
+    lang: Lang = "ko"
+    generated_at: datetime
+    sources: list[SourceReport] = Field(default_factory=list)
+    items: list[Item] = Field(default_factory=list)
+    highlights: list[Highlight] = Field(default_factory=list)
+    daily_actions: list[str] = Field(default_factory=list)
+    usage: Usage = Field(default_factory=Usage)
+    # Why the digest is not a plain top-k of its own day: empty day, fallback day, source down, budget.
+    notes: list[str] = Field(default_factory=list)
+    papers_day: date | None = None  # the day whose papers are shown, when a fallback was used
+
+    def item(self, rank: int) -> Item | None:
+        return next((i for i in self.items if i.rank == rank), None)
+
+    def find(self, paper_id: str) -> Item | None:
+        return next((i for i in self.items if i.paper.id == paper_id), None)

@@ -1,0 +1,201 @@
+"""Settings: `config/settings.toml` (or the file named by DIGEST_CONFIG), then the environment, which wins."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from datetime import time
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CONFIG_FILE = Path("config/settings.toml")
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names the setting and says what would work."""
+
+
+def _env(name: str) -> Any:
+    """The documented environment name; the settings file uses the field name (see _SettingsFile)."""
+    return AliasChoices(name)
+
+
+class ModelPrice(BaseModel):
+    """US dollars per million tokens."""
+
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        extra="forbid",
+        case_sensitive=False,
+        env_ignore_empty=True,
+    )
+
+    # Sources
+    hf_base_url: str = Field("https://huggingface.co", validation_alias=_env("DIGEST_HF_BASE_URL"))
+    arxiv_base_url: str = Field("https://export.arxiv.org", validation_alias=_env("DIGEST_ARXIV_BASE_URL"))
+    arxiv_min_interval_s: float = Field(3.0, ge=0, validation_alias=_env("DIGEST_ARXIV_MIN_INTERVAL"))
+    http_timeout_s: float = Field(20.0, gt=0, validation_alias=_env("DIGEST_HTTP_TIMEOUT"))
+    http_retries: int = Field(4, ge=0, le=10, validation_alias=_env("DIGEST_HTTP_RETRIES"))
+    http_backoff_s: float = Field(1.0, ge=0, validation_alias=_env("DIGEST_HTTP_BACKOFF"))
+
+    # Selection
+    top_k: int = Field(5, ge=1, le=20, validation_alias=_env("DIGEST_TOP_K"))
+    lag_hours: float = Field(2.0, ge=0, le=72, validation_alias=_env("DIGEST_LAG_HOURS"))
+    fallback_days: int = Field(3, ge=0, le=14, validation_alias=_env("DIGEST_FALLBACK_DAYS"))
+    dedup_days: int = Field(7, ge=0, le=60, validation_alias=_env("DIGEST_DEDUP_DAYS"))
+
+    # LLM
+    openai_api_key: SecretStr | None = Field(None, validation_alias=_env("OPENAI_API_KEY"))
+    openai_base_url: str | None = Field(None, validation_alias=_env("OPENAI_BASE_URL"))
+    model: str = Field("gpt-4o-mini", validation_alias=_env("DIGEST_MODEL"))
+    prompts_dir: Path = Field(PROJECT_ROOT / "config" / "prompts", validation_alias=_env("DIGEST_PROMPTS_DIR"))
+    llm_concurrency: int = Field(5, ge=1, le=64, validation_alias=_env("DIGEST_LLM_CONCURRENCY"))
+    llm_timeout_s: float = Field(60.0, gt=0, validation_alias=_env("DIGEST_LLM_TIMEOUT"))
+    daily_budget_usd: float | None = Field(None, ge=0, validation_alias=_env("DIGEST_DAILY_BUDGET_USD"))
+    prices: dict[str, ModelPrice] = Field(
+        default_factory=lambda: {
+            "gpt-4o-mini": ModelPrice(input=0.15, output=0.60),
+            "gpt-4o": ModelPrice(input=2.50, output=10.00),
+            "gpt-4.1-mini": ModelPrice(input=0.40, output=1.60),
+        }
+    )
+
+    # Storage
+    redis_url: str | None = Field(None, validation_alias=_env("REDIS_URL"))
+    data_dir: Path = Field(Path("var"), validation_alias=_env("DIGEST_DATA_DIR"))
+    key_prefix: str = Field("digestbot", validation_alias=_env("DIGEST_KEY_PREFIX"))
+
+    # Schedule and language
+    timezone: str = Field("Asia/Seoul", validation_alias=_env("DIGEST_TIMEZONE"))
+    post_time: time = Field(time(8, 0), validation_alias=_env("DIGEST_POST_TIME"))
+    lang: Literal["ko", "en"] = Field("ko", validation_alias=_env("DIGEST_LANG"))
+    public_url: str | None = Field(None, validation_alias=_env("DIGEST_PUBLIC_URL"))
+
+    # Chat platforms
+    slack_bot_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_BOT_TOKEN"))
+    slack_app_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_APP_TOKEN"))
+    slack_signing_secret: SecretStr | None = Field(None, validation_alias=_env("SLACK_SIGNING_SECRET"))
+    slack_api_base_url: str = Field("https://slack.com/api/", validation_alias=_env("SLACK_API_BASE_URL"))
+    telegram_bot_token: SecretStr | None = Field(None, validation_alias=_env("TELEGRAM_BOT_TOKEN"))
+    telegram_webhook_secret: SecretStr | None = Field(None, validation_alias=_env("TELEGRAM_WEBHOOK_SECRET"))
+    telegram_api_base_url: str = Field("https://api.telegram.org/bot", validation_alias=_env("TELEGRAM_API_BASE_URL"))
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA timezone; try e.g. 'Asia/Seoul' or 'UTC'") from None
+        return value
+
+    @field_validator("post_time", mode="before")
+    @classmethod
+    def _hh_mm(cls, value: Any) -> Any:
+        if isinstance(value, str) and not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d(:[0-5]\d)?", value.strip()):
+            raise ValueError(f"{value!r} is not a time of day; write HH:MM, e.g. '08:00'")
+        return value
+
+    @field_validator("hf_base_url", "arxiv_base_url", "slack_api_base_url", "telegram_api_base_url", "openai_base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"https?://[^\s/]+", value):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def secret_values(self) -> list[str]:
+        """Every configured secret, for the log redaction filter."""
+        secrets = [
+            self.openai_api_key,
+            self.slack_bot_token,
+            self.slack_app_token,
+            self.slack_signing_secret,
+            self.telegram_bot_token,
+            self.telegram_webhook_secret,
+        ]
+        values = [s.get_secret_value() for s in secrets if s is not None]
+        if self.redis_url and "@" in self.redis_url:
+            values.append(self.redis_url.split("@", 1)[0].rsplit(":", 1)[-1])
+        return [v for v in values if len(v) >= 6]
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _SettingsFile(settings_cls))
+
+
+class _SettingsFile(PydanticBaseSettingsSource):
+    """The TOML settings file, keyed by field name; keys are renamed to the env alias the model validates by.
+
+    (pydantic-settings would also match an env var named like the field, so `LANG=C.UTF-8` would become `lang`.)
+    """
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:  # pragma: no cover - unused
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        path = Path(os.environ.get("DIGEST_CONFIG") or DEFAULT_CONFIG_FILE)
+        if not path.is_file():
+            return {}
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read the settings file {path}: {exc}") from None
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            info = Settings.model_fields.get(key)
+            alias = info.validation_alias if info else None
+            out[alias.choices[0] if isinstance(alias, AliasChoices) else key] = value  # type: ignore[index]
+        return out
+
+
+def _setting_name(loc: tuple[Any, ...]) -> str:
+    key = str(loc[0]) if loc else "?"
+    for name, info in Settings.model_fields.items():
+        alias = info.validation_alias
+        if name == key or (isinstance(alias, AliasChoices) and key in alias.choices):
+            env_name = alias.choices[0] if isinstance(alias, AliasChoices) else None
+            return f"{env_name} (settings file key '{name}')" if env_name else f"'{name}'"
+    return f"'{key}'"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Load settings, turning pydantic's error list into one ConfigError that names the setting."""
+    config_file = os.environ.get("DIGEST_CONFIG")
+    if config_file and not Path(config_file).is_file():
+        raise ConfigError(f"DIGEST_CONFIG points to {config_file!r}, which is not a file")
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = _setting_name(tuple(error.get("loc", ())))
+            message = error.get("msg", "invalid").removeprefix("Value error, ")
+            if error.get("type") == "extra_forbidden":
+                message = "unknown setting; see config/settings.example.toml for the valid keys"
+            problems.append(f"{name}: {message}")
+        raise ConfigError("bad setting " + "; ".join(problems)) from None

@@ -1,0 +1,1 @@
+"""Paper sources, one module each. Each turns one day of its feed into `Paper`s."""

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from digest.settings import Settings
+from tests.fakes.base import ServerThread
+from tests.fakes.papers import FakeArxiv, FakeHuggingFace
+from tests.redis_server import PrivateRedis, shared_redis_url
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).parent / "data"
+
+# Tests must not pick up a developer's settings file, keys or Redis by accident.
+for _name in (
+    "DIGEST_CONFIG",
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "SLACK_BOT_TOKEN",
+    "SLACK_APP_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "TELEGRAM_BOT_TOKEN",
+    "TELEGRAM_WEBHOOK_SECRET",
+    "DIGEST_DATA_DIR",
+):
+    os.environ.pop(_name, None)
+os.environ["DIGEST_CONFIG"] = str(DATA / "empty-settings.toml")
+
+
+@pytest.fixture
+def fake_hf() -> Iterator[FakeHuggingFace]:
+    fake = FakeHuggingFace()
+    with ServerThread(fake.app) as server:
+        fake.url = server.url  # type: ignore[attr-defined]
+        yield fake
+
+
+@pytest.fixture
+def fake_arxiv() -> Iterator[FakeArxiv]:
+    fake = FakeArxiv()
+    with ServerThread(fake.app) as server:
+        fake.url = server.url  # type: ignore[attr-defined]
+        yield fake
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> Callable[..., Settings]:
+    """Settings for a test: its own data dir, fast retries, no arXiv pacing unless asked; overrides by field name."""
+
+    def make(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "DIGEST_DATA_DIR": tmp_path / "var",
+            "DIGEST_HTTP_BACKOFF": 0.01,
+            "DIGEST_HTTP_RETRIES": 2,
+            "DIGEST_HTTP_TIMEOUT": 2.0,
+            "DIGEST_ARXIV_MIN_INTERVAL": 0.0,
+            "DIGEST_HF_BASE_URL": "http://127.0.0.1:9",
+            "DIGEST_ARXIV_BASE_URL": "http://127.0.0.1:9",
+        }
+        for key, value in overrides.items():
+            alias = Settings.model_fields[key].validation_alias
+            values[alias.choices[0] if alias is not None else key] = value  # type: ignore[union-attr]
+        return Settings(**values)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A real Redis: REDIS_URL when set, else a private redis-server for the session."""
+    url = shared_redis_url()
+    if url:
+        yield url
+        return
+    server = PrivateRedis()
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def redis_prefix() -> str:
+    """A key prefix of its own per test, so tests sharing one Redis never see each other's keys."""
+    return f"test-{uuid.uuid4().hex[:10]}"

@@ -1,0 +1,148 @@
+"""The console script as a user runs it: a real subprocess, stdout is the product, stderr the progress."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def digestbot(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd or ROOT,
+        timeout=120,
+    )
+
+
+def test_demo_prints_the_sample_day_in_reference_order(tmp_path):
+    result = digestbot("demo", env={"DIGEST_DATA_DIR": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    upvotes = [int(n) for n in re.findall(r"^\*\*Upvotes\*\*: (\d+)", result.stdout, re.M)]
+    assert upvotes == [181, 86, 69, 55, 45]
+    assert result.stdout.startswith("# 2026-02-13 Daily Papers (Top 5)")
+    assert 'digestbot ask "/paper 3 risks"' in result.stderr
+    assert "sample data: 8 papers" in result.stderr
+    assert (tmp_path / "archive" / "2026-02-13.ko.md").read_text(encoding="utf-8") == result.stdout
+    assert (tmp_path / "store.sqlite3").is_file()
+
+
+def test_build_json_has_the_contract_fields(tmp_path):
+    result = digestbot(
+        "build",
+        "--date",
+        "2026-02-10",
+        "--source",
+        "sample",
+        "--json",
+        "--no-llm",
+        env={"DIGEST_DATA_DIR": str(tmp_path)},
+    )
+    assert result.returncode == 0, result.stderr
+    digest = json.loads(result.stdout)
+    assert {"date", "lang", "generated_at", "sources", "items", "highlights", "daily_actions", "usage"} <= set(digest)
+    assert re.search(r"[+-]\d\d:\d\d$", digest["generated_at"])
+    item = digest["items"][0]
+    assert {
+        "id",
+        "title",
+        "url",
+        "pdf_url",
+        "abstract",
+        "authors",
+        "upvotes",
+        "thumbnail",
+        "github",
+        "project_page",
+    } <= set(item["paper"])
+    assert {
+        "one_liner",
+        "key_points",
+        "developer_view",
+        "actions",
+        "risks",
+        "uncertainty",
+        "abstract_ko",
+        "tags",
+        "difficulty",
+        "confidence",
+        "origin",
+    } <= set(item["brief"])
+    assert item["checks"] == {"unsupported_numbers": []}
+    assert set(digest["usage"]) >= {"llm_calls", "input_tokens", "output_tokens", "cost_usd"}
+    assert [i["paper"]["upvotes"] for i in digest["items"]] == [140, 130, 120, 114, 51]
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (["build", "--date", "13/02/2026"], {}, "--date '13/02/2026' is not a date"),
+        (["build", "--source", "rss"], {}, "--source 'rss' is not a source"),
+        (["build"], {"DIGEST_TIMEZONE": "Mars/Base"}, "DIGEST_TIMEZONE"),
+        (["build"], {"DIGEST_POST_TIME": "8am"}, "DIGEST_POST_TIME"),
+        (["build"], {"DIGEST_TOP_K": "many"}, "DIGEST_TOP_K"),
+        (["build"], {"DIGEST_CONFIG": "/nonexistent/settings.toml"}, "DIGEST_CONFIG"),
+    ],
+)
+def test_bad_usage_and_config_exit_2_with_one_clear_line(args, env, message, tmp_path):
+    result = digestbot(*args, env={"DIGEST_DATA_DIR": str(tmp_path), **env})
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_malformed_settings_file_names_the_key(tmp_path):
+    config = tmp_path / "settings.toml"
+    config.write_text('top_k = "five"\ntimezone = "Asia/Seoul"\n', encoding="utf-8")
+    result = digestbot("build", env={"DIGEST_CONFIG": str(config), "DIGEST_DATA_DIR": str(tmp_path)})
+    assert result.returncode == 2
+    assert "DIGEST_TOP_K (settings file key 'top_k')" in result.stderr
+    config.write_text("top_k = [", encoding="utf-8")
+    result = digestbot("build", env={"DIGEST_CONFIG": str(config), "DIGEST_DATA_DIR": str(tmp_path)})
+    assert result.returncode == 2 and "cannot read the settings file" in result.stderr
+    config.write_text("topk = 5", encoding="utf-8")
+    result = digestbot("build", env={"DIGEST_CONFIG": str(config), "DIGEST_DATA_DIR": str(tmp_path)})
+    assert result.returncode == 2 and "'topk'" in result.stderr and "unknown setting" in result.stderr
+
+
+def test_the_example_settings_file_is_valid(tmp_path):
+    result = digestbot(
+        "build",
+        "--source",
+        "sample",
+        "--date",
+        "2026-02-13",
+        "--no-llm",
+        env={"DIGEST_CONFIG": str(ROOT / "config" / "settings.example.toml"), "DIGEST_DATA_DIR": str(tmp_path)},
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_every_source_down_exits_1_and_says_what_to_do(tmp_path):
+    result = digestbot(
+        "build",
+        "--date",
+        "2026-02-13",
+        env={
+            "DIGEST_DATA_DIR": str(tmp_path),
+            "DIGEST_HF_BASE_URL": "http://127.0.0.1:9",
+            "DIGEST_ARXIV_BASE_URL": "http://127.0.0.1:9",
+            "DIGEST_HTTP_RETRIES": "0",
+            "DIGEST_ARXIV_MIN_INTERVAL": "0",
+        },
+    )
+    assert result.returncode == 1
+    assert "every source failed" in result.stderr and "DIGEST_HF_BASE_URL" in result.stderr

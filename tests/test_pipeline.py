@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+
+from digest import pipeline
+from digest.store.sqlite import SqliteStore
+from tests.fakes.base import Fault
+
+
+@pytest.fixture
+async def store(tmp_path):
+    s = SqliteStore(tmp_path / "store.sqlite3")
+    yield s
+    await s.close()
+
+
+async def test_build_from_hugging_face_returns_the_reference_top_five(make_settings, fake_hf, store):
+    settings = make_settings(hf_base_url=fake_hf.url)
+    result = await pipeline.build(settings, store, date(2026, 2, 10), source="huggingface")
+    assert [i.paper.upvotes for i in result.digest.items] == [140, 130, 120, 114, 51]
+    assert [i.rank for i in result.digest.items] == [1, 2, 3, 4, 5]
+    assert all(i.brief.origin == "fallback" for i in result.digest.items)
+    assert result.digest.sources[0].model_dump(exclude={"day"}) == {
+        "name": "huggingface",
+        "fetched": 8,
+        "selected": 5,
+        "error": None,
+    }
+    assert result.stored
+    stored = await store.get_digest(date(2026, 2, 10), "ko")
+    assert stored == result.digest
+
+
+async def test_build_writes_the_archive_files(make_settings, fake_hf, store):
+    settings = make_settings(hf_base_url=fake_hf.url)
+    result = await pipeline.build(settings, store, date(2026, 2, 13), source="huggingface")
+    md_path, json_path = result.archive_paths
+    assert md_path == settings.data_dir / "archive" / "2026-02-13.ko.md"
+    assert md_path.read_text(encoding="utf-8") == result.markdown
+    assert json.loads(json_path.read_text(encoding="utf-8"))["date"] == "2026-02-13"
+
+
+async def test_auto_uses_arxiv_when_hugging_face_stays_down(make_settings, fake_hf, fake_arxiv, store):
+    fake_hf.fail_next(*[Fault(status=503) for _ in range(3)])
+    settings = make_settings(hf_base_url=fake_hf.url, arxiv_base_url=fake_arxiv.url)
+    result = await pipeline.build(settings, store, date(2026, 2, 2), source="auto")
+    digest = result.digest
+    assert [s.name for s in digest.sources] == ["huggingface", "arxiv"]
+    assert digest.sources[0].error == "HTTP 503 after 3 attempts"
+    assert digest.sources[1].selected == 5
+    assert digest.items[0].paper.id == "2602.02495"
+    assert any("huggingface" in note and "arxiv" in note for note in digest.notes)
+    assert "수집 실패" in result.markdown
+
+
+async def test_every_source_down_fails_the_build_with_a_reason(make_settings, fake_hf, fake_arxiv, store):
+    fake_hf.fail_next(*[Fault(status=500) for _ in range(3)])
+    fake_arxiv.fail_next(*[Fault(status=500) for _ in range(3)])
+    settings = make_settings(hf_base_url=fake_hf.url, arxiv_base_url=fake_arxiv.url)
+    with pytest.raises(pipeline.BuildFailed, match=r"huggingface: HTTP 500.*arxiv: HTTP 500"):
+        await pipeline.build(settings, store, date(2026, 2, 2), source="auto")
+    assert await store.get_digest(date(2026, 2, 2), "ko") is None
+
+
+async def test_an_empty_day_falls_back_and_says_so(make_settings, fake_hf, store):
+    settings = make_settings(hf_base_url=fake_hf.url)
+    result = await pipeline.build(settings, store, date(2026, 2, 15), source="huggingface")
+    digest = result.digest
+    assert digest.papers_day == date(2026, 2, 13)
+    assert [i.paper.upvotes for i in digest.items] == [181, 86, 69, 55, 45]
+    assert any("2026-02-15" in n for n in digest.notes) and any("2026-02-13" in n for n in digest.notes)
+    assert "2026-02-13 목록" in result.markdown
+
+
+async def test_a_day_with_nothing_at_all_is_not_a_silent_empty_post(make_settings, fake_hf, store):
+    settings = make_settings(hf_base_url=fake_hf.url, fallback_days=1)
+    result = await pipeline.build(settings, store, date(2026, 3, 1), source="huggingface")
+    assert result.digest.items == []
+    assert any("2026-03-01" in n and "2026-02-28" in n for n in result.digest.notes)
+    assert "⚠️" in result.markdown and "(선정된 논문 없음)" in result.markdown
+
+
+async def test_papers_in_an_earlier_digest_are_skipped(make_settings, fake_hf, store):
+    settings = make_settings(hf_base_url=fake_hf.url)
+    first = await pipeline.build(settings, store, date(2026, 2, 13), source="huggingface")
+    # The 14th has no list: the fallback to the 13th must not repeat the five already posted.
+    second = await pipeline.build(settings, store, date(2026, 2, 14), source="huggingface")
+    shown = {i.paper.id for i in first.digest.items}
+    assert second.digest.items, second.digest.notes
+    assert shown.isdisjoint(i.paper.id for i in second.digest.items)
+    assert len(second.digest.items) == 3  # the day had 8 papers
+    # A rebuild of the same day is not "an earlier day": it shows the same five again.
+    again = await pipeline.build(settings, store, date(2026, 2, 13), source="huggingface")
+    assert [i.paper.id for i in again.digest.items] == [i.paper.id for i in first.digest.items]
+
+
+async def test_sample_source_needs_no_network(make_settings, store):
+    result = await pipeline.build(make_settings(), store, date(2026, 2, 2), source="sample")
+    assert next(i.paper.id for i in result.digest.items) == "2602.02495"
+    assert result.digest.sources[0].name == "arxiv"

@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from datetime import date
+
+import httpx
+import pytest
+
+from digest.sources import arxiv, huggingface
+from digest.sources._http import SourceUnavailable, retry_after_seconds
+from tests.fakes.base import Fault, ServerThread
+from tests.fakes.papers import FakeHuggingFace
+
+DAY = date(2026, 2, 13)
+
+
+async def fetch_hf(url: str, day: date = DAY, retries: int = 2) -> list:
+    async with httpx.AsyncClient(timeout=1.0) as client:
+        return await huggingface.fetch(client, url, day, retries=retries, backoff_s=0.01)
+
+
+async def test_hf_parses_the_raw_json(fake_hf):
+    papers = {p.id: p for p in await fetch_hf(fake_hf.url)}
+    assert len(papers) == 8
+    deepgen = papers["2602.12205"]
+    assert deepgen.upvotes == 69
+    assert deepgen.title.startswith("DeepGen 1.0")
+    assert deepgen.url == "https://huggingface.co/papers/2602.12205"
+    assert deepgen.pdf_url == "https://arxiv.org/pdf/2602.12205"
+    assert deepgen.ai_keywords and deepgen.ai_summary
+    assert fake_hf.calls[0].query == {"date": "2026-02-13", "p": "0", "limit": "100"}
+
+
+async def test_hf_drops_withdrawn_papers_and_reads_organization_at_either_level(fake_hf):
+    items = fake_hf.days["2026-02-13"]
+    items[0]["paper"]["withdrawnAt"] = "2026-02-14T00:00:00.000Z"
+    items[1]["organization"] = {"name": "acme", "fullname": "Acme Research"}
+    items[2]["paper"]["organization"] = {"name": "lab"}
+    papers = {p.id: p for p in await fetch_hf(fake_hf.url)}
+    assert items[0]["paper"]["id"] not in papers
+    assert papers[items[1]["paper"]["id"]].organization == "Acme Research"
+    assert papers[items[2]["paper"]["id"]].organization == "lab"
+
+
+async def test_hf_follows_pages():
+    fake = FakeHuggingFace()
+    template = fake.days["2026-02-13"][0]
+    many = []
+    for n in range(150):
+        item = json.loads(json.dumps(template))
+        item["paper"]["id"] = f"2602.{n:05d}"
+        many.append(item)
+    fake.days["2026-02-13"] = many
+    with ServerThread(fake.app) as server:
+        papers = await fetch_hf(server.url)
+    assert len(papers) == 150
+    assert [c.query["p"] for c in fake.calls] == ["0", "1"]
+
+
+@pytest.mark.parametrize("status", [429, 500, 503])
+async def test_hf_retries_transient_errors(fake_hf, status):
+    fake_hf.fail_next(Fault(status=status, headers={"Retry-After": "0"}), Fault(status=status))
+    papers = await fetch_hf(fake_hf.url, retries=2)
+    assert len(papers) == 8
+    assert len(fake_hf.calls) == 3
+
+
+async def test_hf_honours_retry_after(fake_hf):
+    fake_hf.fail_next(Fault(status=429, headers={"Retry-After": "1"}))
+    started = time.monotonic()
+    await fetch_hf(fake_hf.url)
+    gap = fake_hf.calls[1].at - fake_hf.calls[0].at
+    assert gap >= 0.9, f"retried after {gap:.2f}s despite Retry-After: 1"
+    assert time.monotonic() - started < 5
+
+
+async def test_hf_retries_a_timeout_then_reports_the_source(fake_hf):
+    fake_hf.fail_next(*[Fault(delay_s=1.5) for _ in range(3)])
+    with pytest.raises(SourceUnavailable) as err:
+        await fetch_hf(fake_hf.url, retries=2)
+    assert err.value.source == "huggingface"
+    assert "timed out" in err.value.reason
+
+
+async def test_hf_malformed_json_is_reported_not_crashed(fake_hf):
+    fake_hf.fail_next(Fault(status=200, body=b"{not json", headers={"content-type": "application/json"}))
+    with pytest.raises(SourceUnavailable, match="malformed"):
+        await fetch_hf(fake_hf.url)
+
+
+async def test_hf_client_error_is_not_retried(fake_hf):
+    fake_hf.fail_next(Fault(status=404, body={"error": "nope"}))
+    with pytest.raises(SourceUnavailable, match="HTTP 404"):
+        await fetch_hf(fake_hf.url)
+    assert len(fake_hf.calls) == 1
+
+
+def test_retry_after_accepts_seconds_and_http_dates():
+    assert retry_after_seconds("7") == 7.0
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
+    assert retry_after_seconds("soon") is None
+
+
+async def test_arxiv_parses_atom_and_asks_for_the_day(fake_arxiv):
+    async with httpx.AsyncClient() as client:
+        papers = await arxiv.fetch(client, fake_arxiv.url, date(2026, 2, 2), min_interval_s=0)
+    assert [p.id for p in papers] == ["2602.02495", "2602.02494", "2602.02493", "2602.02488", "2602.02486"]
+    first = papers[0]
+    assert first.version == 1
+    assert first.title == "Reward-free Alignment for Conflicting Objectives"
+    assert first.pdf_url == "https://arxiv.org/pdf/2602.02495v1"
+    assert first.url == "https://arxiv.org/abs/2602.02495"
+    assert len(first.authors) >= 1 and "\n" not in first.title
+    query = fake_arxiv.calls[0].query["search_query"]
+    assert "cat:cs.AI OR cat:cs.LG" in query and "submittedDate:[202602020000 TO 202602022359]" in query
+
+
+async def test_arxiv_keeps_one_request_per_interval(fake_arxiv):
+    async with httpx.AsyncClient() as client:
+        for _ in range(3):
+            await arxiv.fetch(client, fake_arxiv.url, date(2026, 2, 2), min_interval_s=0.4)
+    times = [c.at for c in fake_arxiv.calls]
+    assert all(b - a >= 0.38 for a, b in itertools.pairwise(times)), times
+
+
+async def test_arxiv_rejects_html_as_malformed(fake_arxiv):
+    fake_arxiv.fail_next(Fault(status=200, body=b"<html><body>maintenance</body></html>"))
+    async with httpx.AsyncClient() as client:
+        with pytest.raises(SourceUnavailable, match="not an Atom feed"):
+            await arxiv.fetch(client, fake_arxiv.url, date(2026, 2, 2), min_interval_s=0)
