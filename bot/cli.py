@@ -146,6 +146,24 @@ def demo() -> None:
     )
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int | None, typer.Option(help="port (default: PORT, else 8000)")] = None,
+) -> None:
+    """Serve HTTP: /healthz, Slack events, the Telegram webhook and the archive pages."""
+    import os
+
+    import uvicorn
+
+    from bot.web import create_app
+
+    settings = settings_or_exit()
+    listen_port = port or int(os.environ.get("PORT") or 8000)
+    store = open_store(settings)
+    uvicorn.run(create_app(settings, store), host=host, port=listen_port, log_config=None, access_log=False)
+
+
 def main() -> None:
     try:
         app()
