@@ -1,18 +1,58 @@
-"""The Store protocol: one async interface, two backends (Redis, embedded SQLite)."""
+"""The Store protocol: one async interface, two backends (Redis, embedded SQLite).
+
+Every backend passes the same contract tests (tests/test_store_contract.py).
+"""
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Protocol
+from datetime import date, datetime, time
+from typing import Literal, Protocol
+
+from pydantic import BaseModel, Field
 
 from digest.models import Brief, Digest, Lang
+
+Platform = Literal["slack", "telegram"]
+DeliveryStatus = Literal["claimed", "sent", "failed"]
 
 
 class StoreUnavailable(Exception):
     """The backend cannot be reached right now; callers answer "temporarily unavailable" and try again later."""
 
 
+class Subscription(BaseModel):
+    """A chat that gets the morning post. None means "the deployment's default" (DIGEST_POST_TIME etc.)."""
+
+    platform: Platform
+    chat_id: str
+    lang: Lang = "ko"
+    post_time: time | None = None
+    timezone: str | None = None
+    weekdays: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4, 5, 6])  # Monday = 0
+    topics: list[str] = Field(default_factory=list)
+    team_id: str | None = None  # Slack workspace
+    created_by: str | None = None
+    created_at: datetime | None = None
+    failures: int = 0  # consecutive delivery failures that point at the chat itself (blocked, kicked, archived)
+
+
+class Delivery(BaseModel):
+    """One row of the delivery ledger: (platform, chat, day)."""
+
+    platform: Platform
+    chat_id: str
+    day: date
+    status: DeliveryStatus
+    owner: str | None = None
+    message_id: str | None = None
+    error: str | None = None
+    attempts: int = 0
+    updated_at: datetime | None = None
+    expires_at: datetime | None = None  # a claim past this is taken over by the next claimer
+
+
 class Store(Protocol):
+    # Digests and briefs
     async def save_digest(self, digest: Digest) -> None:
         """Atomically replace the digest of (digest.date, digest.lang) and update the latest date."""
 
@@ -29,5 +69,47 @@ class Store(Protocol):
     async def get_brief(self, key: str) -> Brief | None: ...
 
     async def put_brief(self, key: str, brief: Brief) -> None: ...
+
+    # Subscriptions
+    async def put_subscription(self, sub: Subscription) -> None: ...
+
+    async def get_subscription(self, platform: Platform, chat_id: str) -> Subscription | None: ...
+
+    async def delete_subscription(self, platform: Platform, chat_id: str) -> bool:
+        """True when there was one to delete."""
+
+    async def list_subscriptions(self, platform: Platform | None = None) -> list[Subscription]: ...
+
+    async def move_subscription(self, platform: Platform, old_chat_id: str, new_chat_id: str) -> bool:
+        """A chat changed id (Telegram group -> supergroup): keep its settings and its ledger under the new id."""
+
+    # The delivery ledger
+    async def claim_delivery(self, platform: Platform, chat_id: str, day: date, owner: str, ttl_s: float) -> bool:
+        """Claim (platform, chat, day) for `owner` before sending. False when it is already sent, or claimed by
+        another owner whose claim has not expired. A failed row may be claimed again (a retry)."""
+
+    async def mark_sent(self, platform: Platform, chat_id: str, day: date, owner: str, message_id: str) -> None: ...
+
+    async def mark_failed(self, platform: Platform, chat_id: str, day: date, owner: str, error: str) -> None:
+        """Record the failure and release the claim so a later attempt may claim it again."""
+
+    async def get_delivery(self, platform: Platform, chat_id: str, day: date) -> Delivery | None: ...
+
+    async def list_deliveries(self, day: date) -> list[Delivery]: ...
+
+    # Short-lived locks (leader election) and once-only keys (Slack retries)
+    async def acquire_lock(self, name: str, token: str, ttl_s: float) -> bool: ...
+
+    async def renew_lock(self, name: str, token: str, ttl_s: float) -> bool:
+        """Extend the lock only if `token` still holds it."""
+
+    async def release_lock(self, name: str, token: str) -> bool:
+        """Delete the lock only if `token` holds it (compare-and-delete)."""
+
+    async def first_time(self, key: str, ttl_s: float) -> bool:
+        """True the first time `key` is seen within `ttl_s` (deduplicates retried events)."""
+
+    async def ping(self) -> None:
+        """Raise StoreUnavailable when the backend cannot be reached."""
 
     async def close(self) -> None: ...

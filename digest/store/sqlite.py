@@ -1,16 +1,22 @@
-"""The embedded store: one SQLite file under DIGEST_DATA_DIR, used when REDIS_URL is unset."""
+"""The embedded store: one SQLite file under DIGEST_DATA_DIR, used when REDIS_URL is unset.
+
+Several processes on one machine may share the file: every write that reads first runs in a
+BEGIN IMMEDIATE transaction, so claims and locks are exclusive across processes, as in Redis.
+"""
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import date, timedelta
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import aiosqlite
 
 from digest.models import Brief, Digest, Lang
-from digest.store.base import StoreUnavailable
+from digest.store.base import Delivery, Platform, StoreUnavailable, Subscription
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS digests (
@@ -18,72 +24,285 @@ CREATE TABLE IF NOT EXISTS digests (
     PRIMARY KEY (day, lang)
 );
 CREATE TABLE IF NOT EXISTS briefs (key TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS subscriptions (
+    platform TEXT NOT NULL, chat_id TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (platform, chat_id)
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+    platform TEXT NOT NULL, chat_id TEXT NOT NULL, day TEXT NOT NULL, body TEXT NOT NULL,
+    PRIMARY KEY (platform, chat_id, day)
+);
+CREATE INDEX IF NOT EXISTS deliveries_day ON deliveries (day);
+CREATE TABLE IF NOT EXISTS locks (name TEXT PRIMARY KEY, token TEXT NOT NULL, expires REAL NOT NULL);
 """
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 class SqliteStore:
     def __init__(self, path: Path, *, prefix: str = "digestbot") -> None:
         self.path = path
-        self.prefix = prefix
+        self.prefix = prefix  # one file per deployment already; kept for the lock and once-key names
         self._db: aiosqlite.Connection | None = None
 
     async def _conn(self) -> aiosqlite.Connection:
         if self._db is None:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                db = await aiosqlite.connect(self.path, timeout=30)
+                db = await aiosqlite.connect(self.path, timeout=30, isolation_level=None)
                 await db.execute("PRAGMA journal_mode=WAL")
+                await db.execute("PRAGMA busy_timeout=30000")
                 await db.executescript(SCHEMA)
-                await db.commit()
             except (OSError, sqlite3.Error) as exc:
                 raise StoreUnavailable(f"cannot open {self.path}: {exc}") from exc
             self._db = db
         return self._db
 
-    async def save_digest(self, digest: Digest) -> None:
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[aiosqlite.Connection]:
+        """An exclusive write transaction (BEGIN IMMEDIATE): read-check-write is atomic across processes."""
         db = await self._conn()
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            await db.execute("ROLLBACK")
+            raise
+        else:
+            await db.execute("COMMIT")
+
+    async def _one(self, sql: str, args: tuple[object, ...]) -> tuple[object, ...] | None:
+        db = await self._conn()
+        async with db.execute(sql, args) as cur:
+            return await cur.fetchone()  # type: ignore[return-value]
+
+    async def _all(self, sql: str, args: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+        db = await self._conn()
+        async with db.execute(sql, args) as cur:
+            return list(await cur.fetchall())  # type: ignore[arg-type]
+
+    # Digests and briefs
+
+    async def save_digest(self, digest: Digest) -> None:
         ids = json.dumps([item.paper.id for item in digest.items])
-        # One row holds the whole digest, so a reader sees the old one or the new one, never a mix.
-        await db.execute(
-            "INSERT OR REPLACE INTO digests (day, lang, body, paper_ids) VALUES (?, ?, ?, ?)",
-            (digest.date.isoformat(), digest.lang, digest.model_dump_json(), ids),
-        )
-        await db.commit()
+        async with self._write() as db:
+            # One row holds the whole digest, so a reader sees the old one or the new one, never a mix.
+            await db.execute(
+                "INSERT OR REPLACE INTO digests (day, lang, body, paper_ids) VALUES (?, ?, ?, ?)",
+                (digest.date.isoformat(), digest.lang, digest.model_dump_json(), ids),
+            )
 
     async def get_digest(self, day: date, lang: Lang) -> Digest | None:
-        db = await self._conn()
-        async with db.execute("SELECT body FROM digests WHERE day = ? AND lang = ?", (day.isoformat(), lang)) as cur:
-            row = await cur.fetchone()
-        return Digest.model_validate_json(row[0]) if row else None
+        row = await self._one("SELECT body FROM digests WHERE day = ? AND lang = ?", (day.isoformat(), lang))
+        return Digest.model_validate_json(str(row[0])) if row else None
 
     async def latest_date(self, lang: Lang) -> date | None:
-        dates = await self.list_dates(lang)
-        return dates[0] if dates else None
+        row = await self._one("SELECT MAX(day) FROM digests WHERE lang = ?", (lang,))
+        return date.fromisoformat(str(row[0])) if row and row[0] else None
 
     async def list_dates(self, lang: Lang) -> list[date]:
-        db = await self._conn()
-        async with db.execute("SELECT day FROM digests WHERE lang = ? ORDER BY day DESC", (lang,)) as cur:
-            return [date.fromisoformat(row[0]) for row in await cur.fetchall()]
+        rows = await self._all("SELECT day FROM digests WHERE lang = ? ORDER BY day DESC", (lang,))
+        return [date.fromisoformat(str(row[0])) for row in rows]
 
     async def published_ids(self, before: date, days: int) -> set[str]:
-        db = await self._conn()
         since = (before - timedelta(days=days)).isoformat()
-        async with db.execute(
-            "SELECT paper_ids FROM digests WHERE day < ? AND day >= ?", (before.isoformat(), since)
-        ) as cur:
-            rows = await cur.fetchall()
-        return {paper_id for (ids,) in rows for paper_id in json.loads(ids)}
+        rows = await self._all("SELECT paper_ids FROM digests WHERE day < ? AND day >= ?", (before.isoformat(), since))
+        return {paper_id for (ids,) in rows for paper_id in json.loads(str(ids))}
 
     async def get_brief(self, key: str) -> Brief | None:
-        db = await self._conn()
-        async with db.execute("SELECT body FROM briefs WHERE key = ?", (key,)) as cur:
-            row = await cur.fetchone()
-        return Brief.model_validate_json(row[0]) if row else None
+        row = await self._one("SELECT body FROM briefs WHERE key = ?", (key,))
+        return Brief.model_validate_json(str(row[0])) if row else None
 
     async def put_brief(self, key: str, brief: Brief) -> None:
+        async with self._write() as db:
+            await db.execute("INSERT OR REPLACE INTO briefs (key, body) VALUES (?, ?)", (key, brief.model_dump_json()))
+
+    # Subscriptions
+
+    async def put_subscription(self, sub: Subscription) -> None:
+        async with self._write() as db:
+            await db.execute(
+                "INSERT OR REPLACE INTO subscriptions (platform, chat_id, body) VALUES (?, ?, ?)",
+                (sub.platform, sub.chat_id, sub.model_dump_json()),
+            )
+
+    async def get_subscription(self, platform: Platform, chat_id: str) -> Subscription | None:
+        row = await self._one("SELECT body FROM subscriptions WHERE platform = ? AND chat_id = ?", (platform, chat_id))
+        return Subscription.model_validate_json(str(row[0])) if row else None
+
+    async def delete_subscription(self, platform: Platform, chat_id: str) -> bool:
+        async with self._write() as db:
+            cur = await db.execute("DELETE FROM subscriptions WHERE platform = ? AND chat_id = ?", (platform, chat_id))
+            return cur.rowcount > 0
+
+    async def list_subscriptions(self, platform: Platform | None = None) -> list[Subscription]:
+        if platform is None:
+            rows = await self._all("SELECT body FROM subscriptions ORDER BY platform, chat_id")
+        else:
+            rows = await self._all("SELECT body FROM subscriptions WHERE platform = ? ORDER BY chat_id", (platform,))
+        return [Subscription.model_validate_json(str(row[0])) for row in rows]
+
+    async def move_subscription(self, platform: Platform, old_chat_id: str, new_chat_id: str) -> bool:
+        async with self._write() as db:
+            async with db.execute(
+                "SELECT body FROM subscriptions WHERE platform = ? AND chat_id = ?", (platform, old_chat_id)
+            ) as cur:
+                row = await cur.fetchone()
+            if row is None:
+                return False
+            sub = Subscription.model_validate_json(row[0]).model_copy(update={"chat_id": new_chat_id})
+            await db.execute("DELETE FROM subscriptions WHERE platform = ? AND chat_id = ?", (platform, old_chat_id))
+            await db.execute(
+                "INSERT OR REPLACE INTO subscriptions (platform, chat_id, body) VALUES (?, ?, ?)",
+                (platform, new_chat_id, sub.model_dump_json()),
+            )
+            async with db.execute(
+                "SELECT day, body FROM deliveries WHERE platform = ? AND chat_id = ?", (platform, old_chat_id)
+            ) as cur:
+                rows = await cur.fetchall()
+            for day, body in rows:
+                moved = Delivery.model_validate_json(body).model_copy(update={"chat_id": new_chat_id})
+                await db.execute(
+                    "INSERT OR REPLACE INTO deliveries (platform, chat_id, day, body) VALUES (?, ?, ?, ?)",
+                    (platform, new_chat_id, day, moved.model_dump_json()),
+                )
+            await db.execute("DELETE FROM deliveries WHERE platform = ? AND chat_id = ?", (platform, old_chat_id))
+            return True
+
+    # The delivery ledger
+
+    async def _delivery_in(self, db: aiosqlite.Connection, platform: str, chat_id: str, day: date) -> Delivery | None:
+        async with db.execute(
+            "SELECT body FROM deliveries WHERE platform = ? AND chat_id = ? AND day = ?",
+            (platform, chat_id, day.isoformat()),
+        ) as cur:
+            row = await cur.fetchone()
+        return Delivery.model_validate_json(row[0]) if row else None
+
+    async def _put_delivery(self, db: aiosqlite.Connection, row: Delivery) -> None:
+        await db.execute(
+            "INSERT OR REPLACE INTO deliveries (platform, chat_id, day, body) VALUES (?, ?, ?, ?)",
+            (row.platform, row.chat_id, row.day.isoformat(), row.model_dump_json()),
+        )
+
+    async def claim_delivery(self, platform: Platform, chat_id: str, day: date, owner: str, ttl_s: float) -> bool:
+        now = _now()
+        async with self._write() as db:
+            current = await self._delivery_in(db, platform, chat_id, day)
+            if current is not None:
+                if current.status == "sent":
+                    return False
+                live = current.expires_at is not None and current.expires_at > now
+                if current.status == "claimed" and live and current.owner != owner:
+                    return False
+            attempts = (current.attempts if current else 0) + 1
+            await self._put_delivery(
+                db,
+                Delivery(
+                    platform=platform,
+                    chat_id=chat_id,
+                    day=day,
+                    status="claimed",
+                    owner=owner,
+                    attempts=attempts,
+                    error=current.error if current else None,
+                    updated_at=now,
+                    expires_at=now + timedelta(seconds=ttl_s),
+                ),
+            )
+            return True
+
+    async def mark_sent(self, platform: Platform, chat_id: str, day: date, owner: str, message_id: str) -> None:
+        async with self._write() as db:
+            current = await self._delivery_in(db, platform, chat_id, day)
+            attempts = current.attempts if current else 1
+            await self._put_delivery(
+                db,
+                Delivery(
+                    platform=platform,
+                    chat_id=chat_id,
+                    day=day,
+                    status="sent",
+                    owner=owner,
+                    message_id=message_id,
+                    attempts=attempts,
+                    updated_at=_now(),
+                ),
+            )
+
+    async def mark_failed(self, platform: Platform, chat_id: str, day: date, owner: str, error: str) -> None:
+        async with self._write() as db:
+            current = await self._delivery_in(db, platform, chat_id, day)
+            if current is not None and current.status == "sent":
+                return  # another attempt already delivered it; never downgrade a sent row
+            attempts = current.attempts if current else 1
+            await self._put_delivery(
+                db,
+                Delivery(
+                    platform=platform,
+                    chat_id=chat_id,
+                    day=day,
+                    status="failed",
+                    owner=owner,
+                    error=error,
+                    attempts=attempts,
+                    updated_at=_now(),
+                ),
+            )
+
+    async def get_delivery(self, platform: Platform, chat_id: str, day: date) -> Delivery | None:
         db = await self._conn()
-        await db.execute("INSERT OR REPLACE INTO briefs (key, body) VALUES (?, ?)", (key, brief.model_dump_json()))
-        await db.commit()
+        return await self._delivery_in(db, platform, chat_id, day)
+
+    async def list_deliveries(self, day: date) -> list[Delivery]:
+        rows = await self._all(
+            "SELECT body FROM deliveries WHERE day = ? ORDER BY platform, chat_id", (day.isoformat(),)
+        )
+        return [Delivery.model_validate_json(str(row[0])) for row in rows]
+
+    # Locks and once-only keys
+
+    async def acquire_lock(self, name: str, token: str, ttl_s: float) -> bool:
+        now = _now().timestamp()
+        async with self._write() as db:
+            async with db.execute("SELECT token, expires FROM locks WHERE name = ?", (name,)) as cur:
+                row = await cur.fetchone()
+            if row is not None and row[1] > now and row[0] != token:
+                return False
+            await db.execute(
+                "INSERT OR REPLACE INTO locks (name, token, expires) VALUES (?, ?, ?)", (name, token, now + ttl_s)
+            )
+            return True
+
+    async def renew_lock(self, name: str, token: str, ttl_s: float) -> bool:
+        now = _now().timestamp()
+        async with self._write() as db:
+            cur = await db.execute(
+                "UPDATE locks SET expires = ? WHERE name = ? AND token = ? AND expires > ?",
+                (now + ttl_s, name, token, now),
+            )
+            return cur.rowcount > 0
+
+    async def release_lock(self, name: str, token: str) -> bool:
+        async with self._write() as db:
+            cur = await db.execute("DELETE FROM locks WHERE name = ? AND token = ?", (name, token))
+            return cur.rowcount > 0
+
+    async def first_time(self, key: str, ttl_s: float) -> bool:
+        now = _now().timestamp()
+        async with self._write() as db:
+            async with db.execute("SELECT expires FROM locks WHERE name = ?", (f"once:{key}",)) as cur:
+                row = await cur.fetchone()
+            if row is not None and row[0] > now:
+                return False
+            await db.execute(
+                "INSERT OR REPLACE INTO locks (name, token, expires) VALUES (?, '', ?)", (f"once:{key}", now + ttl_s)
+            )
+            return True
+
+    async def ping(self) -> None:
+        await self._one("SELECT 1", ())
 
     async def close(self) -> None:
         if self._db is not None:
