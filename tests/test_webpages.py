@@ -181,6 +181,7 @@ def test_paper_and_llm_text_is_escaped(archive: Path, tmp_path: Path) -> None:
     assert "<script" not in page and "<img src=x" not in page and "<i>note" not in page
     assert "&lt;script&gt;alert(&#34;t&#34;)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;" in page
     assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert "⚠️ &lt;i&gt;note&lt;/i&gt;" in page
     assert "javascript:" not in page  # neither a link nor an image source
     assert "<script" not in index and "&lt;script&gt;" in index
     parsed = feedparser.parse(feed)

@@ -193,7 +193,8 @@ async def digest_page(request: Request) -> Response:
     if digest is None and asked is None:
         # `/d/<date>` without ?lang: Korean first, else whatever language that day was built in.
         for other in LANGS:
-            digest = digest or await store.get_digest(day, other)
+            if other != lang and digest is None:
+                digest = await store.get_digest(day, other)
     if digest is None:
         return await _not_found(request, lang, day)
     lang = digest.lang
