@@ -7,6 +7,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
+from bot import webpages
 from digest.settings import Settings
 from digest.store import Store
 
@@ -21,4 +22,5 @@ def create_app(settings: Settings, store: Store) -> Starlette:
     app = Starlette(routes=routes)
     app.state.settings = settings
     app.state.store = store
+    webpages.install(app)  # /, /d/<date>, /feed.xml, /static and the friendly 404/500 pages
     return app

@@ -11,6 +11,8 @@ from digest.text import one_line
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|])")
 # What would open a block at the start of a line: heading, quote, list, setext underline, fence, break.
 _LINE_START = re.compile(r"^(\s*)(\d*)([#>+\-=~.)])")
+# The Markdown marker that opens a line of _COPY ("# ", "## ", "> "): not part of the phrase itself.
+_MD_MARKER = re.compile(r"^(#+|>) ")
 
 _COPY: dict[Lang, dict[str, str]] = {
     "ko": {
@@ -67,30 +69,45 @@ def url(link: str) -> str:
     return link.replace(" ", "%20").replace("(", "%28").replace(")", "%29").replace("<", "%3C").replace(">", "%3E")
 
 
-def _header(digest: Digest, tz_name: str) -> list[str]:
-    copy = _COPY[digest.lang]
+def phrase(lang: Lang, key: str, **values: object) -> str:
+    """A phrase of the report without its Markdown marker and unescaped, for renderers that escape on their own."""
+    return _MD_MARKER.sub("", _COPY[lang][key]).format(**values)
+
+
+def header_phrases(digest: Digest, tz_name: str) -> dict[str, str]:
+    """The header lines as plain text: title, generated, sources, usage (the report shows usage only when used)."""
+    lang = digest.lang
     sources = []
     for src in digest.sources:
         label = SOURCE_LABELS.get(src.name, src.name)
         if src.error:
-            sources.append(copy["source_down"].format(label=label, error=one_line(src.error)))
+            sources.append(phrase(lang, "source_down", label=label, error=one_line(src.error)))
         else:
-            day = copy["source_day"].format(day=src.day.isoformat()) if src.day and src.day != digest.date else ""
-            sources.append(copy["source_ok"].format(label=label, fetched=src.fetched, selected=src.selected, day=day))
+            day = phrase(lang, "source_day", day=src.day.isoformat()) if src.day and src.day != digest.date else ""
+            sources.append(phrase(lang, "source_ok", label=label, fetched=src.fetched, selected=src.selected, day=day))
     tz_label = "KST" if tz_name == "Asia/Seoul" else tz_name
-    lines = [
-        copy["title"].format(date=digest.date.isoformat(), count=len(digest.items)),
-        "",
-        copy["generated"].format(tz=tz_label, time=digest.generated_at.strftime("%Y-%m-%d %H:%M")),
-        copy["sources"].format(sources=", ".join(sources) or "-"),
-    ]
     u = digest.usage
-    if u.llm_calls or u.cached_briefs:
-        lines.append(
-            copy["usage"].format(
-                calls=u.llm_calls, tin=u.input_tokens, tout=u.output_tokens, cost=u.cost_usd, cached=u.cached_briefs
-            )
-        )
+    return {
+        "title": phrase(lang, "title", date=digest.date.isoformat(), count=len(digest.items)),
+        "generated": phrase(lang, "generated", tz=tz_label, time=digest.generated_at.strftime("%Y-%m-%d %H:%M")),
+        "sources": phrase(lang, "sources", sources=", ".join(sources) or "-"),
+        "usage": phrase(
+            lang,
+            "usage",
+            calls=u.llm_calls,
+            tin=u.input_tokens,
+            tout=u.output_tokens,
+            cost=u.cost_usd,
+            cached=u.cached_briefs,
+        ),
+    }
+
+
+def _header(digest: Digest, tz_name: str) -> list[str]:
+    texts = header_phrases(digest, tz_name)
+    lines = ["# " + texts["title"], "", "> " + texts["generated"], "> " + texts["sources"]]
+    if digest.usage.llm_calls or digest.usage.cached_briefs:
+        lines.append("> " + texts["usage"])
     for note in digest.notes:
         lines.append(f"> ⚠️ {escape(note)}")
     return lines
