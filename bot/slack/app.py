@@ -16,6 +16,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.commands import engine
 from bot.commands.reply import Reply
 from bot.slack.blocks import Message, reply_to_blocks
 from bot.slack.poster import SlackPoster
@@ -51,11 +52,9 @@ class SlackDeps:
         return self.settings.lang
 
     async def answer(self, text: str, *, lang: Lang, today: date | None = None) -> Message:
-        """The command engine's Reply as Block Kit; a failure becomes a short apology, never a crash."""
-        from bot.commands.engine import answer  # issue 4's engine: parse + answer from the store
-
+        """The command engine's Reply as Block Kit. The engine never raises; the guard keeps a listener alive anyway."""
         try:
-            reply = await answer(
+            reply = await engine.answer(
                 text, self.store, lang=lang, today=today or self.today(), public_url=self.settings.public_url
             )
         except Exception:
@@ -118,7 +117,7 @@ def _drop_retried_events(store: Store) -> Callable[..., Awaitable[BoltResponse |
                 first = True  # better a rare double answer than none
             if not first:
                 log.info("slack: event %s already handled; acking the retry", event_id)
-                return BoltResponse(status=200, body="")
+                return BoltResponse(status=200, body="", headers={"x-digestbot-duplicate": "1"})
         await next()
         return None
 

@@ -244,3 +244,14 @@ class FakeSlack(FakeService):
             )
         )
         return Response("ok")
+
+
+def signed_headers(secret: str, body: str, *, timestamp: int | None = None) -> dict[str, str]:
+    """The headers Slack sends: X-Slack-Request-Timestamp and an X-Slack-Signature made by slack_sdk's verifier."""
+    import time
+
+    from slack_sdk.signature import SignatureVerifier
+
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": str(signature)}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import date
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncRespond
@@ -30,11 +29,8 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
             log.warning("slack: ignoring a section action with value %r", value[:80])
             return
         day, lang, paper_id, key = parsed
-        try:
-            today = date.fromisoformat(day)
-        except ValueError:
-            return
-        answer = await deps.answer(f"/paper {paper_id} {key}", lang=lang, today=today)
+        # The paper's id and its digest's day: the answer is about the post clicked, even weeks later.
+        answer = await deps.answer(f"/paper {paper_id} {key} {day}", lang=lang)
         try:
             await deps.poster.send(channel, answer, thread_ts=thread_ts)
         except DeliveryError as exc:  # cannot post in the thread: at least the person who clicked gets it
