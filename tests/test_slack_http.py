@@ -198,3 +198,13 @@ def test_slack_route_without_secrets_says_it_is_not_configured(make_settings: Ca
         response = httpx.post(f"{server.url}/slack/events", content="x")
     assert response.status_code == 503
     assert "SLACK_SIGNING_SECRET" in response.text
+
+
+def test_the_manifest_declares_every_command_the_app_listens_to() -> None:
+    from bot.slack.listeners.commands import QUERY_COMMANDS, SUBSCRIBE_COMMAND
+    from tests.conftest import ROOT
+
+    manifest = (ROOT / "config" / "slack_manifest.yml").read_text(encoding="utf-8")
+    for command in (*QUERY_COMMANDS, SUBSCRIBE_COMMAND):
+        assert f"- command: {command}\n" in manifest
+    assert "socket_mode_enabled: true" in manifest and "interactivity:" in manifest
