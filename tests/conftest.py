@@ -4,13 +4,14 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
 from digest.settings import Settings
-from tests.fakes.base import ServerThread
+from tests.fakes.base import FakeService, ServerThread
 from tests.fakes.papers import FakeArxiv, FakeHuggingFace
+from tests.fakes.slack import FakeSlack
 from tests.redis_server import PrivateRedis, shared_redis_url
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,20 +33,29 @@ for _name in (
 os.environ["DIGEST_CONFIG"] = str(DATA / "empty-settings.toml")
 
 
-@pytest.fixture
-def fake_hf() -> Iterator[FakeHuggingFace]:
-    fake = FakeHuggingFace()
-    with ServerThread(fake.app) as server:
+F = TypeVar("F", bound=FakeService)
+
+
+def _served(fake: F) -> Iterator[F]:
+    """Run a fake on 127.0.0.1 for one test; its base URL is `fake.url`."""
+    with ServerThread(fake.app) as server:  # type: ignore[attr-defined]
         fake.url = server.url  # type: ignore[attr-defined]
         yield fake
+
+
+@pytest.fixture
+def fake_hf() -> Iterator[FakeHuggingFace]:
+    yield from _served(FakeHuggingFace())
 
 
 @pytest.fixture
 def fake_arxiv() -> Iterator[FakeArxiv]:
-    fake = FakeArxiv()
-    with ServerThread(fake.app) as server:
-        fake.url = server.url  # type: ignore[attr-defined]
-        yield fake
+    yield from _served(FakeArxiv())
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlack]:
+    yield from _served(FakeSlack())
 
 
 @pytest.fixture
