@@ -84,6 +84,16 @@ async def _flush_pending(settings: Settings, store: Store) -> None:
         progress(f"stored the {day} ({lang}) digest that was archived while the store was unavailable")
 
 
+async def _flush_on_start(settings: Settings) -> None:
+    """serve's own store lives on uvicorn's event loop, so the start-up flush uses a short-lived one."""
+    store = open_store(settings)
+    try:
+        with contextlib.suppress(StoreUnavailable):
+            await _flush_pending(settings, store)
+    finally:
+        await store.close()
+
+
 async def _build(
     settings: Settings, day: date, source: pipeline.SourceChoice, lang: str | None, use_llm: bool
 ) -> pipeline.BuildResult:
@@ -177,6 +187,7 @@ def serve(
 
     settings = settings_or_exit()
     listen_port = port or int(os.environ.get("PORT") or 8000)
+    run(_flush_on_start(settings))
     store = open_store(settings)
     uvicorn.run(create_app(settings, store), host=host, port=listen_port, log_config=None, access_log=False)
 
