@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
 from tests.redis_server import free_port
-from tests.test_cli import digestbot
+from tests.test_cli import ROOT, digestbot
 
 
 @pytest.fixture(scope="module")
@@ -55,3 +58,17 @@ def test_store_migrate_copies_the_embedded_store_into_redis(demo_dir, redis_url,
     assert json.loads(again.stdout) == json.loads(first.stdout)  # idempotent
     answered = digestbot("ask", "/paper 3 risks", env=env)
     assert answered.returncode == 0 and answered.stdout.startswith("3. DeepGen 1.0")
+
+
+def test_shell_answers_each_line_until_end_of_input(demo_dir):
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "shell"],
+        input="/paper 3 risks\n\n/paper 3 bananas\n",
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DIGEST_DATA_DIR": str(demo_dir)},
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "⚠️ 리스크/한계" in result.stdout and "'bananas'" in result.stdout
