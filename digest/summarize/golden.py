@@ -25,18 +25,7 @@ _FIXES: dict[str, tuple[dict[str, str], set[str]]] = {
     "2602.12205": ({}, {"RAG", "Safety"}),
     "2602.10934": ({}, {"RAG", "Distillation"}),
 }
-_SECTIONS = (
-    "one_liner",
-    "key_points",
-    "developer_view",
-    "actions",
-    "risks",
-    "uncertainty",
-    "abstract_ko",
-    "tags",
-    "difficulty",
-    "confidence",
-)
+_SECTIONS = tuple(name for name in Brief.model_fields if name != "origin")
 
 
 def abstract_hash(abstract: str) -> str:
