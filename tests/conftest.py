@@ -4,17 +4,19 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
 from digest.settings import Settings
 from tests.fakes.base import ServerThread
+from tests.fakes.openai import FakeOpenAI
 from tests.fakes.papers import FakeArxiv, FakeHuggingFace
 from tests.redis_server import PrivateRedis, shared_redis_url
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data"
+F = TypeVar("F")
 
 # Tests must not pick up a developer's settings file, keys or Redis by accident.
 for _name in (
@@ -32,20 +34,26 @@ for _name in (
 os.environ["DIGEST_CONFIG"] = str(DATA / "empty-settings.toml")
 
 
-@pytest.fixture
-def fake_hf() -> Iterator[FakeHuggingFace]:
-    fake = FakeHuggingFace()
-    with ServerThread(fake.app) as server:
+def _serve(fake: F) -> Iterator[F]:
+    """Run a fake on 127.0.0.1 for one test; its base URL is `fake.url`."""
+    with ServerThread(fake.app) as server:  # type: ignore[attr-defined]
         fake.url = server.url  # type: ignore[attr-defined]
         yield fake
+
+
+@pytest.fixture
+def fake_hf() -> Iterator[FakeHuggingFace]:
+    yield from _serve(FakeHuggingFace())
 
 
 @pytest.fixture
 def fake_arxiv() -> Iterator[FakeArxiv]:
-    fake = FakeArxiv()
-    with ServerThread(fake.app) as server:
-        fake.url = server.url  # type: ignore[attr-defined]
-        yield fake
+    yield from _serve(FakeArxiv())
+
+
+@pytest.fixture
+def fake_openai() -> Iterator[FakeOpenAI]:
+    yield from _serve(FakeOpenAI())
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ entries of this cache for the default model and prompt v1, seeded on the first l
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from digest.models import Brief, Lang, Paper
@@ -25,6 +26,8 @@ class BriefCache:
         self.store = store
         self.model = model
         self.prompt_version = prompt_version
+        # Briefs finish concurrently; the embedded store's single connection cannot nest write transactions.
+        self._writing = asyncio.Lock()
 
     def key(self, paper: Paper, lang: Lang) -> str:
         return f"brief:{paper.id}:{abstract_hash(paper.abstract)}:{self.model}:{self.prompt_version}:{lang}"
@@ -47,6 +50,7 @@ class BriefCache:
 
     async def put(self, paper: Paper, lang: Lang, brief: Brief) -> None:
         try:
-            await self.store.put_brief(self.key(paper, lang), brief)
+            async with self._writing:
+                await self.store.put_brief(self.key(paper, lang), brief)
         except StoreUnavailable as exc:
             log.warning("brief of %s not cached (the next build will pay for it again): %s", paper.id, exc)

@@ -222,9 +222,11 @@ class BriefSummarizer:
         async def one(paper: Paper, hit: Brief | None) -> tuple[Brief, bool]:
             if hit is not None:
                 return hit, False
-            if self.client is None or self._disabled:
+            if self.client is None:
                 return offline_brief(paper, lang), False
             async with semaphore:
+                if self._disabled:  # checked once the turn comes: an earlier call may have had the key refused
+                    return offline_brief(paper, lang), False
                 try:
                     brief = await self._brief(paper, prompt, run)
                 except OverBudget:
