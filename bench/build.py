@@ -18,7 +18,7 @@ from pathlib import Path
 from digest import pipeline
 from digest.settings import Settings
 from digest.store.sqlite import SqliteStore
-from digest.summarize.llm import BriefSummarizer, load_prompt, make_client
+from digest.summarize.llm import BriefOut, BriefSummarizer, load_prompt, make_client, strict_schema
 from tests.fakes.base import ServerThread
 from tests.fakes.openai import FakeOpenAI
 from tests.fakes.papers import FakeHuggingFace
@@ -81,6 +81,7 @@ async def one_call(settings: Settings) -> float:
 
 
 def prompt_sizes(settings: Settings) -> dict[str, int]:
+    """The largest brief prompt without its abstract, per language; `+json_mode` adds the schema to the prompt."""
     from digest.sources import sample
 
     out = {}
@@ -91,6 +92,8 @@ def prompt_sizes(settings: Settings) -> dict[str, int]:
             for day in sample.available_days()
             for p in sample.fetch(day)[1]
         )
+        schema = json.dumps(strict_schema(BriefOut), ensure_ascii=False, separators=(",", ":"))
+        out[f"{lang}+json_mode"] = out[lang] + len("\n\nJSON schema of the answer:\n") + len(schema)
     return out
 
 
