@@ -242,6 +242,7 @@ async def test_a_refused_key_stops_asking_and_never_reaches_the_logs(llm_setting
     summary = await summarize(llm_settings(llm_concurrency=1), store, papers())
     assert [r.brief.origin for r in summary.results] == ["fallback"] * 5
     assert len(fake_openai.calls) == 1
+    assert summary.notes == ["5편은 LLM 요약에 실패해 자동 요약으로 대신했습니다."]
     assert KEY not in caplog.text and "OPENAI_API_KEY" in caplog.text
 
 

@@ -201,11 +201,12 @@ class BriefSummarizer:
         self.client = client
         self.store = store
         self._json_mode = False  # set once the server refuses json_schema (vLLM, Ollama, llama.cpp...)
-        self._disabled: str | None = None  # set once the key is refused: no point asking again
+        self._disabled: str | None = None  # set once the key is refused: no point asking again in this build
 
     async def summarize(
         self, papers: list[Paper], lang: Lang, progress: Progress = _no_progress, *, previous: Digest | None = None
     ) -> Summary:
+        self._disabled = None  # a refused key stops the calls of one build, not of every later one
         prompt = load_prompt(self.settings.prompts_dir, "brief", lang)
         cache = BriefCache(self.store, self.settings.model, prompt.version)
         price = self.settings.prices.get(self.settings.model)
@@ -226,6 +227,7 @@ class BriefSummarizer:
                 return offline_brief(paper, lang), False
             async with semaphore:
                 if self._disabled:  # checked once the turn comes: an earlier call may have had the key refused
+                    run.failed += 1
                     return offline_brief(paper, lang), False
                 try:
                     brief = await self._brief(paper, prompt, run)
