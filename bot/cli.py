@@ -22,7 +22,7 @@ from digest.models import Lang
 from digest.settings import ConfigError, Settings, load_settings
 from digest.sources import sample
 from digest.store import Store, StoreUnavailable, open_store
-from digest.summarize import OfflineSummarizer
+from digest.summarize.llm import BriefSummarizer, make_client
 
 T = TypeVar("T")
 
@@ -98,10 +98,13 @@ async def _build(
     settings: Settings, day: date, source: pipeline.SourceChoice, lang: str | None, use_llm: bool
 ) -> pipeline.BuildResult:
     store = open_store(settings)
+    # The LLM only with a key and without --no-llm; either way cached briefs (and the golden ones) are served.
+    client = make_client(settings) if use_llm else None
+    if use_llm and client is None:
+        progress("no OPENAI_API_KEY: cached briefs, and offline briefs for the rest")
     try:
         await _flush_pending(settings, store)
-        summarizer = OfflineSummarizer()  # the LLM summarizer plugs in here when a key is configured
-        del use_llm
+        summarizer = BriefSummarizer(settings, store, client)
         return await pipeline.build(
             settings,
             store,
@@ -112,6 +115,8 @@ async def _build(
             progress=progress,  # type: ignore[arg-type]
         )
     finally:
+        if client is not None:
+            await client.close()
         await store.close()
 
 

@@ -44,6 +44,7 @@ def configure_logging(secrets: list[str] | None = None, level: int = logging.INF
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    for noisy in ("httpx", "httpcore", "openai._base_client", "telegram.ext.Updater"):
+    # openai 3.x sends through its own httpx2 fork, which logs every request at INFO.
+    for noisy in ("httpx", "httpx2", "httpcore", "openai._base_client", "telegram.ext.Updater"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     return redactor

@@ -20,7 +20,7 @@ from digest.settings import Settings
 from digest.sources import arxiv, huggingface, sample
 from digest.sources._http import SourceUnavailable
 from digest.store import Store, StoreUnavailable
-from digest.summarize import OfflineSummarizer, Summarizer
+from digest.summarize import OfflineSummarizer, Summarizer, usage_line
 
 log = logging.getLogger(__name__)
 
@@ -206,7 +206,12 @@ async def build(
         published = set()
 
     collected = await collect(day, source, settings, lang, published, progress, client)
-    summary = await summarizer.summarize(collected.papers, lang, progress)
+    try:
+        previous = await store.get_digest(day, lang)
+    except StoreUnavailable:
+        previous = None
+    summary = await summarizer.summarize(collected.papers, lang, progress, previous=previous)
+    progress(usage_line(summary.usage))
     items = [
         Item(rank=rank, paper=paper, brief=result.brief, checks=result.checks)
         for rank, (paper, result) in enumerate(zip(collected.papers, summary.results, strict=True), 1)

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     prompts_dir: Path = Field(PROJECT_ROOT / "config" / "prompts", validation_alias=_env("DIGEST_PROMPTS_DIR"))
     llm_concurrency: int = Field(5, ge=1, le=64, validation_alias=_env("DIGEST_LLM_CONCURRENCY"))
     llm_timeout_s: float = Field(60.0, gt=0, validation_alias=_env("DIGEST_LLM_TIMEOUT"))
+    # The SDK's own retries of 429 (Retry-After honoured), 5xx, timeouts and connection errors, per call.
+    llm_retries: int = Field(2, ge=0, le=10, validation_alias=_env("DIGEST_LLM_RETRIES"))
+    llm_max_output_tokens: int = Field(2500, ge=256, le=32000, validation_alias=_env("DIGEST_LLM_MAX_OUTPUT_TOKENS"))
     daily_budget_usd: float | None = Field(None, ge=0, validation_alias=_env("DIGEST_DAILY_BUDGET_USD"))
     prices: dict[str, ModelPrice] = Field(
         default_factory=lambda: {

@@ -10,6 +10,7 @@ import pytest
 
 from digest.settings import Settings
 from tests.fakes.base import FakeService, ServerThread
+from tests.fakes.openai import FakeOpenAI
 from tests.fakes.papers import FakeArxiv, FakeHuggingFace
 from tests.fakes.slack import FakeSlack
 from tests.redis_server import PrivateRedis, shared_redis_url
@@ -56,6 +57,11 @@ def fake_arxiv() -> Iterator[FakeArxiv]:
 @pytest.fixture
 def fake_slack() -> Iterator[FakeSlack]:
     yield from _served(FakeSlack())
+
+
+@pytest.fixture
+def fake_openai() -> Iterator[FakeOpenAI]:
+    yield from _served(FakeOpenAI())
 
 
 @pytest.fixture

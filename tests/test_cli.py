@@ -36,6 +36,10 @@ def test_demo_prints_the_sample_day_in_reference_order(tmp_path):
     assert result.stdout.startswith("# 2026-02-13 Daily Papers (Top 5)")
     assert 'digestbot ask "/paper 3 risks"' in result.stderr
     assert "sample data: 8 papers" in result.stderr
+    # The golden briefs are pre-filled cache entries: real Korean briefs, no key, no call.
+    assert "LLM: 0 calls, 0 in / 0 out tokens, $0.0000 (5 briefs from cache)" in result.stderr
+    assert "5B 파라미터의 경량 multimodal 모델 DeepGen 1.0" in result.stdout
+    assert "LLM이 작성하지 않았습니다" not in result.stdout
     assert (tmp_path / "archive" / "2026-02-13.ko.md").read_text(encoding="utf-8") == result.stdout
     assert (tmp_path / "store.sqlite3").is_file()
 
@@ -146,3 +150,28 @@ def test_every_source_down_exits_1_and_says_what_to_do(tmp_path):
     )
     assert result.returncode == 1
     assert "every source failed" in result.stderr and "DIGEST_HF_BASE_URL" in result.stderr
+
+
+def test_build_through_an_openai_compatible_server_with_one_paper_failing(tmp_path, fake_openai):
+    fake_openai.paper_modes["2602.12205"] = "500"
+    key = "sk-test-cli-0123456789abcdefghij"
+    env = {
+        "DIGEST_DATA_DIR": str(tmp_path),
+        "OPENAI_API_KEY": key,
+        "OPENAI_BASE_URL": fake_openai.base_url,
+        "DIGEST_MODEL": "fake-model",
+        "DIGEST_LLM_RETRIES": "1",
+    }
+    result = digestbot("build", "--date", "2026-02-13", "--source", "sample", "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    digest = json.loads(result.stdout)
+    origins = {i["paper"]["id"]: i["brief"]["origin"] for i in digest["items"]}
+    assert origins.pop("2602.12205") == "fallback" and set(origins.values()) == {"llm"}
+    assert digest["usage"]["llm_calls"] == 5  # four briefs and the digest parts; the failing one never answered
+    assert "LLM: 5 calls" in result.stderr and "2602.12205" in result.stderr
+    assert key not in result.stderr
+    # --no-llm still serves what is cached and calls nothing.
+    calls = len(fake_openai.calls)
+    again = digestbot("build", "--date", "2026-02-13", "--source", "sample", "--no-llm", env=env)
+    assert again.returncode == 0 and len(fake_openai.calls) == calls
+    assert "(4 briefs from cache)" in again.stderr

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from digest.models import Brief, Checks, Highlight, Item, Lang, Paper, Usage
+from digest.models import Brief, Checks, Digest, Highlight, Item, Lang, Paper, Usage
 
 Progress = Callable[[str], None]
 
@@ -35,7 +35,18 @@ class Summary:
 
 
 class Summarizer(Protocol):
-    async def summarize(self, papers: list[Paper], lang: Lang, progress: Progress) -> Summary: ...
+    async def summarize(
+        self, papers: list[Paper], lang: Lang, progress: Progress, *, previous: Digest | None = None
+    ) -> Summary:
+        """`previous` is the stored digest of the same day, if any: a rebuild may reuse its digest-level parts."""
+
+
+def usage_line(usage: Usage) -> str:
+    """The one line per build on stderr: what the LLM cost."""
+    return (
+        f"LLM: {usage.llm_calls} calls, {usage.input_tokens:,} in / {usage.output_tokens:,} out tokens, "
+        f"${usage.cost_usd:.4f} ({usage.cached_briefs} briefs from cache)"
+    )
 
 
 def _no_progress(_: str) -> None:
@@ -45,7 +56,9 @@ def _no_progress(_: str) -> None:
 class OfflineSummarizer:
     """No LLM: every brief is built from the abstract and Hugging Face's metadata, marked origin=fallback."""
 
-    async def summarize(self, papers: list[Paper], lang: Lang, progress: Progress = _no_progress) -> Summary:
+    async def summarize(
+        self, papers: list[Paper], lang: Lang, progress: Progress = _no_progress, *, previous: Digest | None = None
+    ) -> Summary:
         from digest.summarize.offline import digest_parts, offline_brief
 
         results = [BriefResult(offline_brief(p, lang)) for p in papers]
