@@ -160,8 +160,8 @@ class TelegramPoster:
     async def post_paper(self, chat: int | str, digest: Digest, item: Item) -> Message:
         pieces = paginate(paper_blocks(item, digest.lang, digest.date, self.public_url))
         keyboard = section_keyboard(digest.date, digest.lang, item)
-        # The thumbnail only when the whole message fits in a caption; a photo Telegram cannot fetch (or a
-        # caption it cannot parse) costs the picture, never the message.
+        # A photo when the whole message fits in a caption; a photo Telegram cannot fetch (or a caption it
+        # cannot parse) costs the picture, never the message.
         if item.paper.thumbnail and len(pieces) == 1 and utf16_len(pieces[0].text) <= CAPTION_LIMIT:
             try:
                 return await self.bot.send_photo(
@@ -169,7 +169,11 @@ class TelegramPoster:
                 )
             except BadRequest as exc:
                 log.info("thumbnail of paper %s not sent (%s); sending text only", item.paper.id, exc.message)
-        sent = await send_pieces(self.bot, chat, pieces, reply_markup=keyboard)
+        # Too long for a caption: the thumbnail as the link preview above the text, still one message.
+        preview = LinkPreviewOptions(url=item.paper.thumbnail, prefer_large_media=True, show_above_text=True)
+        sent = await send_pieces(
+            self.bot, chat, pieces, reply_markup=keyboard, link_preview=preview if item.paper.thumbnail else None
+        )
         return sent[0]
 
     async def _note_failure(self, chat_id: str, exc: TelegramError) -> None:

@@ -166,6 +166,7 @@ class Sent:
     entities: list[dict[str, Any]]
     reply_markup: dict[str, Any] | None = None
     photo: str | None = None
+    preview: dict[str, Any] | None = None  # link_preview_options as sent
     at: float = field(default_factory=time.monotonic)
     edits: int = 0
 
@@ -334,6 +335,8 @@ class FakeTelegram(FakeService):
         source = str(params.get("caption" if photo else "text", ""))
         chat_id, parse_mode = int(params["chat_id"]), params.get("parse_mode")
         sent = Sent(chat_id, next(self._ids), method, checked[0], source, parse_mode, checked[1], markup, photo)
+        if params.get("link_preview_options"):
+            sent.preview = json.loads(params["link_preview_options"])
         return self._store(sent)
 
     async def api_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
