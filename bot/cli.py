@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import sys
 from collections.abc import Coroutine
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 
+from bot.commands.engine import answer
+from bot.commands.plain import reply_to_text
+from bot.commands.reply import Reply
 from digest import pipeline, select
 from digest.logs import configure_logging
+from digest.models import Lang
 from digest.settings import ConfigError, Settings, load_settings
 from digest.sources import sample
-from digest.store import open_store
+from digest.store import Store, StoreUnavailable, open_store
 from digest.summarize import OfflineSummarizer
 
 T = TypeVar("T")
@@ -71,11 +78,28 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
         raise fail("interrupted", 130) from None
 
 
+async def _flush_pending(settings: Settings, store: Store) -> None:
+    """Digests archived while the store was down go in now that it answers (see pipeline.flush_pending)."""
+    for day, lang in await pipeline.flush_pending(settings, store):
+        progress(f"stored the {day} ({lang}) digest that was archived while the store was unavailable")
+
+
+async def _flush_on_start(settings: Settings) -> None:
+    """serve's own store lives on uvicorn's event loop, so the start-up flush uses a short-lived one."""
+    store = open_store(settings)
+    try:
+        with contextlib.suppress(StoreUnavailable):
+            await _flush_pending(settings, store)
+    finally:
+        await store.close()
+
+
 async def _build(
     settings: Settings, day: date, source: pipeline.SourceChoice, lang: str | None, use_llm: bool
 ) -> pipeline.BuildResult:
     store = open_store(settings)
     try:
+        await _flush_pending(settings, store)
         summarizer = OfflineSummarizer()  # the LLM summarizer plugs in here when a key is configured
         del use_llm
         return await pipeline.build(
@@ -96,10 +120,13 @@ def _report(result: pipeline.BuildResult, as_json: bool) -> None:
         typer.echo(result.digest.model_dump_json(indent=2))
     else:
         typer.echo(result.markdown, nl=False)
-    if not result.stored:
+    if result.stored:
+        progress(f"stored the {result.digest.date} ({result.digest.lang}) digest")
+    else:
         typer.echo(
             f"digestbot: the digest was archived in {result.archive_paths[1]} but not stored "
-            f"({result.store_error}); it will be stored by the next build once the store is back.",
+            f"({result.store_error}); it will be stored by the next build, ask, shell or serve once the "
+            "store is back. Follow-up commands cannot answer for this day until then.",
             err=True,
         )
 
@@ -160,8 +187,148 @@ def serve(
 
     settings = settings_or_exit()
     listen_port = port or int(os.environ.get("PORT") or 8000)
+    run(_flush_on_start(settings))
     store = open_store(settings)
     uvicorn.run(create_app(settings, store), host=host, port=listen_port, log_config=None, access_log=False)
+
+
+def render_reply(reply: Reply, platform: str) -> str:
+    """Exactly what each platform receives: plain text, Block Kit JSON, or Telegram HTML messages as JSON."""
+    if platform == "slack":
+        from bot.slack.blocks import reply_to_blocks
+
+        return json.dumps(reply_to_blocks(reply), ensure_ascii=False, indent=2)
+    if platform == "telegram":
+        from bot.telegram.html import reply_to_messages
+
+        return json.dumps(reply_to_messages(reply), ensure_ascii=False, indent=2)
+    return reply_to_text(reply)
+
+
+async def _ask(settings: Settings, text: str, lang: Lang, default_day: date | None) -> Reply:
+    store = open_store(settings)
+    try:
+        with contextlib.suppress(StoreUnavailable):  # answer() below says so in the reply
+            await _flush_pending(settings, store)
+        today = datetime.now(settings.tz).date()
+        return await answer(
+            text, store, lang=lang, today=today, public_url=settings.public_url, default_day=default_day
+        )
+    finally:
+        await store.close()
+
+
+def _lang_or_exit(lang: str | None, settings: Settings) -> Lang:
+    if lang not in (None, "ko", "en"):
+        raise fail(f"--lang {lang!r} is not supported; use ko or en", 2)
+    return lang or settings.lang  # type: ignore[return-value]
+
+
+@app.command()
+def ask(
+    text: Annotated[str, typer.Argument(help='what a user typed, e.g. "/paper 3 risks"')],
+    date_: Annotated[
+        str | None, typer.Option("--date", help="the digest day when TEXT names none (default: the latest)")
+    ] = None,
+    platform: Annotated[str, typer.Option(help="plain, slack or telegram")] = "plain",
+    lang: Annotated[str | None, typer.Option(help="ko or en (default: DIGEST_LANG)")] = None,
+) -> None:
+    """Answer a follow-up from the store and print it exactly as the platform would receive it."""
+    if platform not in ("plain", "slack", "telegram"):
+        raise fail(f"--platform {platform!r} is not a platform; use plain, slack or telegram", 2)
+    settings = settings_or_exit()
+    reply = run(_ask(settings, text, _lang_or_exit(lang, settings), parse_day(date_, settings) if date_ else None))
+    typer.echo(render_reply(reply, platform))
+    if reply.kind == "unavailable":
+        # The reply above is what a chat would see; for a script this is a failed job.
+        raise fail("the store is unreachable (see the log above); check REDIS_URL and that Redis is running")
+
+
+@app.command()
+def shell(
+    lang: Annotated[str | None, typer.Option(help="ko or en (default: DIGEST_LANG)")] = None,
+    platform: Annotated[str, typer.Option(help="plain, slack or telegram")] = "plain",
+) -> None:
+    """Type follow-up commands in a terminal (with history); the same answers as in Slack and Telegram."""
+    if platform not in ("plain", "slack", "telegram"):
+        raise fail(f"--platform {platform!r} is not a platform; use plain, slack or telegram", 2)
+    settings = settings_or_exit()
+    run(_shell(settings, _lang_or_exit(lang, settings), platform))
+
+
+async def _shell(settings: Settings, lang: Lang, platform: str) -> None:
+    try:
+        import readline  # line editing and history where the platform has it
+    except ImportError:  # pragma: no cover - Windows
+        readline = None  # type: ignore[assignment]
+    history = settings.data_dir / ".shell_history"
+    if readline is not None:
+        with contextlib.suppress(OSError):
+            readline.read_history_file(history)
+    store = open_store(settings)
+    typer.echo('Type a command such as "/paper 3 risks" or "/help"; Ctrl-D to leave.', err=True)
+    try:
+        with contextlib.suppress(StoreUnavailable):
+            await _flush_pending(settings, store)
+        while True:
+            try:
+                text = await asyncio.to_thread(input, "digestbot> ")
+            except EOFError:
+                typer.echo("", err=True)
+                break
+            if not text.strip():
+                continue
+            today = datetime.now(settings.tz).date()
+            reply = await answer(text, store, lang=lang, today=today, public_url=settings.public_url)
+            typer.echo(render_reply(reply, platform) + "\n")
+    finally:
+        await store.close()
+        if readline is not None:
+            with contextlib.suppress(OSError):
+                history.parent.mkdir(parents=True, exist_ok=True)
+                readline.write_history_file(history)
+
+
+store_app = typer.Typer(help="The store: move an embedded store into Redis.", no_args_is_help=True)
+app.add_typer(store_app, name="store")
+
+
+@store_app.command("migrate")
+def store_migrate(
+    from_: Annotated[str, typer.Option("--from", help="sqlite (the embedded store under DIGEST_DATA_DIR)")] = "sqlite",
+    to: Annotated[str, typer.Option("--to", help="redis (REDIS_URL)")] = "redis",
+) -> None:
+    """Copy digests, briefs, subscriptions and the delivery ledger from the embedded store into Redis."""
+    if (from_, to) != ("sqlite", "redis"):
+        raise fail("only --from sqlite --to redis is supported", 2)
+    settings = settings_or_exit()
+    if not settings.redis_url:
+        raise fail("REDIS_URL is not set: say which Redis to copy into, e.g. REDIS_URL=redis://localhost:6379/0", 2)
+    source_path = settings.data_dir / "store.sqlite3"
+    if not source_path.is_file():
+        raise fail(f"there is no embedded store at {source_path}; set DIGEST_DATA_DIR to the folder that has it", 2)
+    try:
+        counts = run(_migrate(settings, source_path))
+    except StoreUnavailable as exc:
+        raise fail(
+            f"{exc}. Nothing was removed from {source_path}; run the migration again once Redis answers."
+        ) from None
+    typer.echo(json.dumps(counts))
+    progress(f"copied into Redis; {source_path} is left as it was (remove it once you trust the copy)")
+
+
+async def _migrate(settings: Settings, source_path: Path) -> dict[str, int]:
+    from digest.store.migrate import sqlite_to_redis
+    from digest.store.redis import RedisStore
+    from digest.store.sqlite import SqliteStore
+
+    source = SqliteStore(source_path, prefix=settings.key_prefix)
+    target = RedisStore(settings.redis_url or "", prefix=settings.key_prefix)
+    try:
+        return await sqlite_to_redis(source, target)
+    finally:
+        await source.close()
+        await target.close()
 
 
 def main() -> None:

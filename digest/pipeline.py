@@ -229,6 +229,42 @@ async def build(
     try:
         await store.save_digest(digest)
     except StoreUnavailable as exc:
+        _pending_path(settings, day, lang).parent.mkdir(parents=True, exist_ok=True)
+        _pending_path(settings, day, lang).touch()
         log.error("digest %s archived on disk but not stored: %s", day, exc)
         return BuildResult(digest, markdown, paths, stored=False, store_error=str(exc))
+    _pending_path(settings, day, lang).unlink(missing_ok=True)
     return BuildResult(digest, markdown, paths, stored=True)
+
+
+def _pending_path(settings: Settings, day: date, lang: Lang) -> Path:
+    """An empty marker: this archived digest still has to reach the store (it was down at build time)."""
+    return settings.data_dir / "pending" / f"{day.isoformat()}.{lang}"
+
+
+async def flush_pending(settings: Settings, store: Store) -> list[tuple[date, Lang]]:
+    """Store every digest that was archived while the store was down; the archive JSON is the source.
+
+    Called when build, ask, shell and serve start. Stops quietly at the first StoreUnavailable (the markers
+    stay for next time); returns the (day, lang) pairs stored now."""
+    folder = settings.data_dir / "pending"
+    if not folder.is_dir():
+        return []
+    stored: list[tuple[date, Lang]] = []
+    for marker in sorted(folder.iterdir()):
+        try:
+            day_text, lang_text = marker.name.split(".", 1)
+            day, lang = date.fromisoformat(day_text), lang_text
+            json_path = archive_paths(settings, day, lang)  # type: ignore[arg-type]
+            digest = Digest.model_validate_json(json_path[1].read_text(encoding="utf-8"))
+        except (ValueError, OSError) as exc:  # a stray file or a lost archive: say so, keep going
+            log.error("pending marker %s cannot be flushed: %s", marker.name, exc)
+            continue
+        try:
+            await store.save_digest(digest)
+        except StoreUnavailable as exc:
+            log.info("store still unavailable, %d archived digest(s) wait: %s", len(list(folder.iterdir())), exc)
+            break
+        marker.unlink(missing_ok=True)
+        stored.append((digest.date, digest.lang))
+    return stored

@@ -110,6 +110,14 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not a time of day; write HH:MM, e.g. '08:00'")
         return value
 
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        # Never echo the value: a Redis URL may carry a password.
+        if value is not None and not re.match(r"(redis|rediss|unix)://", value):
+            raise ValueError("must start with redis://, rediss:// or unix:// (e.g. redis://localhost:6379/0)")
+        return value
+
     @field_validator("hf_base_url", "arxiv_base_url", "slack_api_base_url", "telegram_api_base_url", "openai_base_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:

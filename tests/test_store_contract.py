@@ -180,3 +180,27 @@ async def test_two_prefixes_share_one_redis_without_seeing_each_other(redis_url,
 def test_the_password_never_appears_in_messages():
     assert safe_url("redis://user:s3cret@host:6380/0") == "redis://user:***@host:6380/0"
     assert safe_url("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
+
+
+async def test_migrate_sqlite_to_redis_keeps_everything(tmp_path, redis_url, redis_prefix, digest):
+    from digest.store.migrate import sqlite_to_redis
+
+    source = SqliteStore(tmp_path / "s.sqlite3")
+    target = RedisStore(redis_url, prefix=redis_prefix)
+    try:
+        await source.save_digest(digest)
+        await source.put_brief("k", digest.items[0].brief)
+        await source.put_subscription(Subscription(platform="telegram", chat_id="-1", topics=["rl"]))
+        await source.claim_delivery("telegram", "-1", DAY, "w", 60)
+        await source.mark_sent("telegram", "-1", DAY, "w", "42")
+        await source.claim_delivery("slack", "C9", DAY, "w", 600)
+        counts = await sqlite_to_redis(source, target)
+        assert counts == {"digests": 1, "briefs": 1, "subscriptions": 1, "deliveries": 2}
+        assert await target.find_digest("ko") == digest
+        assert await target.get_brief("k") == digest.items[0].brief
+        assert await target.list_subscriptions() == await source.list_subscriptions()
+        assert await target.list_deliveries(DAY) == await source.list_deliveries(DAY)
+        assert await target.claim_delivery("slack", "C9", DAY, "other", 60) is False  # the live claim came along
+    finally:
+        await source.close()
+        await target.close()

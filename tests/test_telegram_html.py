@@ -122,3 +122,24 @@ def test_any_digest_renders_to_messages_the_fake_accepts(
         for piece in pieces:  # no piece starts or ends inside a grapheme cluster (ZWJ, modifier, mark)
             first, last = piece.text[:1], piece.text[-1:]
             assert last != "\u200d" and first not in ("\u200d", "\ufe0f") and not unicodedata.combining(first or "a")
+
+
+# From issue 4's thin renderer, kept when the two were merged: escaping and links come from the Reply.
+def test_markup_in_text_is_escaped_and_links_come_from_the_reply() -> None:
+    reply = Reply(
+        title="<b>x</b> & y", parts=[Part(items=["a < b"])], links=[Link(label="PDF", url="https://a/?x=1&y=2")]
+    )
+    (message,) = reply_pieces(reply)
+    assert "&lt;b&gt;x&lt;/b&gt; &amp; y" in message.html and "• a &lt; b" in message.html
+    assert '<a href="https://a/?x=1&amp;y=2">PDF</a>' in message.html
+    accepted([message])
+
+
+def test_a_long_reply_is_split_without_cutting_an_emoji_or_an_entity() -> None:
+    paragraph = (FAMILY + " a&b <c> 한국어 ") * 900  # one line, far over the limit
+    reply = Reply(title="T", parts=[Part(heading="H", paragraphs=[paragraph]), Part(items=["x" * 5000])])
+    pieces = reply_pieces(reply)
+    accepted(pieces)
+    assert len(pieces) > 3
+    text = "".join(p.text for p in pieces)
+    assert text.count(FAMILY) == 900 and "\ufffd" not in text

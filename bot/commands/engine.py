@@ -8,6 +8,7 @@ answered with a short apology.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import date, timedelta
 
 from bot.commands.parse import (
@@ -298,12 +299,25 @@ async def _answer_digest(cmd: DigestCommand, store: Store, lang: Lang, today: da
     return digest_reply(digest, lang, public_url)
 
 
-async def answer(text: str, store: Store, *, lang: Lang = "ko", today: date, public_url: str | None = None) -> Reply:
-    """The reply to one message. `today` is the date in the deployment's timezone ("today", "yesterday")."""
+async def answer(
+    text: str,
+    store: Store,
+    *,
+    lang: Lang = "ko",
+    today: date,
+    public_url: str | None = None,
+    default_day: date | None = None,
+) -> Reply:
+    """The reply to one message. `today` is the date in the deployment's timezone ("today", "yesterday");
+    `default_day` stands in for "the latest digest" when the text names no day (`digestbot ask --date`)."""
     try:
         cmd = parse(text)
     except ParseError as exc:
         return _parse_error(exc, lang)
+    if default_day is not None and isinstance(cmd, PaperCommand) and cmd.day is None:
+        cmd = replace(cmd, day=default_day)
+    elif default_day is not None and isinstance(cmd, DigestCommand) and cmd.day == "latest":
+        cmd = DigestCommand(default_day)
     try:
         if isinstance(cmd, HelpCommand):
             return help_reply(lang)

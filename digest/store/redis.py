@@ -238,11 +238,6 @@ class RedisStore:
     async def put_brief(self, key: str, brief: Brief) -> None:
         await self._r.set(self._k("brief", key), brief.model_dump_json())
 
-    @_guarded
-    async def brief_keys(self) -> list[str]:
-        start = len(self._k("brief", ""))
-        return sorted([key[start:] async for key in self._r.scan_iter(match=self._k("brief", "*"), count=500)])
-
     # Subscriptions
 
     @_guarded

@@ -307,6 +307,16 @@ class SqliteStore:
             )
             return True
 
+    # Export, for `digestbot store migrate` (the protocol has no "list every brief / ledger row")
+
+    async def export_briefs(self) -> list[tuple[str, Brief]]:
+        rows = await self._all("SELECT key, body FROM briefs ORDER BY key")
+        return [(str(key), Brief.model_validate_json(str(body))) for key, body in rows]
+
+    async def export_deliveries(self) -> list[Delivery]:
+        rows = await self._all("SELECT body FROM deliveries ORDER BY day, platform, chat_id")
+        return [Delivery.model_validate_json(str(row[0])) for row in rows]
+
     async def ping(self) -> None:
         await self._one("SELECT 1", ())
 
