@@ -105,3 +105,13 @@ def redis_url() -> Iterator[str]:
 def redis_prefix() -> str:
     """A key prefix of its own per test, so tests sharing one Redis never see each other's keys."""
     return f"test-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def fake_telegram() -> Iterator[Any]:
+    from tests.fakes.telegram import FakeTelegram
+
+    fake = FakeTelegram()
+    with ServerThread(fake.app) as server:
+        fake.url = server.url  # type: ignore[attr-defined]
+        yield fake

@@ -1,0 +1,246 @@
+"""The Telegram adapter against the strict fake Bot API: real python-telegram-bot over real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from telegram import Update
+from telegram.error import RetryAfter
+from telegram.ext import Application
+
+from bot.platform import ChatMoved, ChatUnreachable
+from bot.telegram.app import build_application, poster_of, run_polling
+from bot.telegram.html import CAPTION_LIMIT, paginate, paper_blocks
+from bot.telegram.poster import SectionRequest, TelegramPoster
+from bot.telegram.ratelimit import ChatRateLimiter, retry_after_seconds
+from digest.models import Digest
+from digest.settings import Settings
+from digest.store.base import Store, Subscription
+from tests.fakes.base import Fault
+from tests.fakes.telegram import TOKEN, FakeTelegram
+from tests.telegram_support import DAY, callback_update, message_update, stored_day, telegram_settings
+
+CHAT = 4242
+GROUP = -1001234567890
+
+
+@pytest.fixture
+async def bot_env(
+    fake_telegram: FakeTelegram, make_settings: Callable[..., Settings]
+) -> AsyncIterator[tuple[Application, Store, Digest, FakeTelegram]]:  # type: ignore[type-arg]
+    settings = telegram_settings(make_settings, fake_telegram, public_url="https://digest.example.org")
+    store, digest = await stored_day(settings)
+    # No per-chat spacing here (the bench measures it); the fake enforces nothing unless a test asks.
+    app = build_application(settings, store, polling=False, rate_limiter=ChatRateLimiter(per_chat_interval_s=0))
+    async with app:
+        yield app, store, digest, fake_telegram
+    await store.close()
+
+
+def fits_caption(digest: Digest, item: Any) -> bool:
+    pieces = paginate(paper_blocks(item, digest.lang, digest.date, "https://digest.example.org"))
+    return len(pieces) == 1 and len(pieces[0].text.encode("utf-16-le")) // 2 <= CAPTION_LIMIT
+
+
+async def feed(app: Application, update: dict[str, Any]) -> None:  # type: ignore[type-arg]
+    await app.process_update(Update.de_json(update, app.bot))
+
+
+async def test_morning_post_header_then_one_message_per_paper_with_section_buttons(bot_env: Any) -> None:
+    app, _, digest, fake = bot_env
+    first = await poster_of(app).post_digest(str(CHAT), digest)
+
+    sent = fake.sent(CHAT)
+    assert len(sent) == 1 + len(digest.items) == 6
+    assert first == str(sent[0].message_id)
+    header = sent[0]
+    assert header.parse_mode == "HTML" and "2026-02-13" in header.text
+    for item in digest.items:
+        assert item.paper.title in header.text
+    for item, message in zip(digest.items, sent[1:], strict=True):
+        assert message.text.startswith(f"{item.rank}. {item.paper.title}")
+        assert f"https://digest.example.org/d/2026-02-13#{item.rank}" in json.dumps(message.entities)
+        buttons = [b for row in message.reply_markup["inline_keyboard"] for b in row]
+        keys = {SectionRequest.parse(b["callback_data"]).key for b in buttons}  # type: ignore[union-attr]
+        assert {"risks", "actions", "dev", "abstract"} <= keys
+        assert all(len(b["callback_data"].encode()) <= 64 for b in buttons)
+        # the thumbnail: a photo when the message fits in a caption, else the link preview above the text
+        if item.paper.thumbnail and fits_caption(digest, item):
+            assert message.photo == item.paper.thumbnail and len(message.text) <= CAPTION_LIMIT
+        elif item.paper.thumbnail:
+            assert message.photo is None and message.preview["url"] == item.paper.thumbnail
+
+
+async def test_a_thumbnail_telegram_cannot_fetch_costs_the_picture_not_the_message(bot_env: Any) -> None:
+    app, _, digest, fake = bot_env
+    fake.bad_photos.update(i.paper.thumbnail for i in digest.items if i.paper.thumbnail)
+    await poster_of(app).post_digest(str(CHAT), digest)
+    sent = fake.sent(CHAT)
+    assert len(sent) == 6 and not any(m.photo for m in sent)
+    assert (
+        len(fake.calls_to("/sendPhoto"))
+        == sum(1 for i in digest.items if i.paper.thumbnail and fits_caption(digest, i))
+        > 0
+    )
+
+
+async def test_html_telegram_cannot_parse_goes_again_as_plain_text(bot_env: Any) -> None:
+    app, _, digest, fake = bot_env
+    fake.fail_next(
+        Fault(
+            400,
+            body={"ok": False, "error_code": 400, "description": "Bad Request: can't parse entities: test"},
+            path="sendMessage",
+        )
+    )
+    await poster_of(app).post_digest(str(CHAT), digest)
+    sent = fake.sent(CHAT)
+    assert len(sent) == 6
+    assert sent[0].parse_mode is None and "2026-02-13" in sent[0].text and "<b>" not in sent[0].text
+
+
+async def test_flood_control_is_waited_out_and_the_post_completes(bot_env: Any) -> None:
+    app, _, digest, fake = bot_env
+    body = {
+        "ok": False,
+        "error_code": 429,
+        "description": "Too Many Requests: retry after 1",
+        "parameters": {"retry_after": 1},
+    }
+    fake.fail_next(Fault(429, body=body, path="sendMessage"), Fault(429, body=body, path="sendMessage"))
+    await poster_of(app).post_digest(str(CHAT), digest)
+    texts = [m.text for m in fake.sent(CHAT)]
+    assert len(texts) == 6 and len(set(texts)) == 6  # nothing lost, nothing twice
+
+
+def test_retry_after_is_read_as_int_or_timedelta() -> None:
+    assert retry_after_seconds(RetryAfter(3)) == 3.0
+    assert retry_after_seconds(RetryAfter(timedelta(seconds=2.5))) == 2.5
+
+
+async def test_a_blocked_bot_unsubscribes_the_chat_after_three_failed_posts(bot_env: Any, caplog: Any) -> None:
+    app, store, digest, fake = bot_env
+    await store.put_subscription(Subscription(platform="telegram", chat_id=str(CHAT)))
+    fake.blocked.add(CHAT)
+    poster: TelegramPoster = poster_of(app)
+    caplog.set_level(logging.INFO)
+    for attempt in range(1, 4):
+        with pytest.raises(ChatUnreachable):
+            await poster.post_digest(str(CHAT), digest)
+        sub = await store.get_subscription("telegram", str(CHAT))
+        assert (sub.failures if sub else None) == (attempt if attempt < 3 else None)
+    assert [r for r in caplog.records if "unsubscribed" in r.getMessage()].__len__() == 1
+    assert TOKEN not in caplog.text and TOKEN.split(":")[1] not in caplog.text
+
+
+async def test_a_migrated_group_moves_its_subscription_to_the_new_chat_id(bot_env: Any) -> None:
+    app, store, digest, fake = bot_env
+    old, new = -4001, -1004001
+    await store.put_subscription(Subscription(platform="telegram", chat_id=str(old), topics=["llm"]))
+    fake.migrated[old] = new
+    with pytest.raises(ChatMoved) as raised:
+        await poster_of(app).post_digest(str(old), digest)
+    assert raised.value.new_chat_id == str(new)
+    assert await store.get_subscription("telegram", str(old)) is None
+    moved = await store.get_subscription("telegram", str(new))
+    assert moved is not None and moved.topics == ["llm"]
+    await poster_of(app).post_digest(raised.value.new_chat_id, digest)
+    assert len(fake.sent(new)) == 6
+
+
+async def test_paper_3_risks_is_answered_from_the_store(bot_env: Any) -> None:
+    app, _, digest, fake = bot_env
+    await feed(app, message_update(CHAT, "/paper 3 risks"))
+    (reply,) = fake.sent(CHAT)
+    assert reply.parse_mode == "HTML"
+    assert digest.items[2].paper.title in reply.text
+    assert "리스크" in reply.text
+    for risk in digest.items[2].brief.risks:
+        assert risk in reply.text
+
+
+async def test_a_bad_command_gets_a_short_reply_with_a_working_example(bot_env: Any) -> None:
+    app, _, _, fake = bot_env
+    await feed(app, message_update(CHAT, "/paper 99 <b>"))
+    (reply,) = fake.sent(CHAT)
+    assert "/paper" in reply.text and len(reply.text) < 1000
+
+
+async def test_a_section_button_edits_the_paper_message_and_is_always_answered(bot_env: Any) -> None:
+    app, _, digest, fake = bot_env
+    await poster_of(app).post_digest(str(CHAT), digest)
+    fake.bad_photos.clear()
+    paper3 = fake.sent(CHAT)[3]
+    data = SectionRequest(DAY, "ko", 3, "risks").data()
+    await feed(app, callback_update(fake, CHAT, paper3.message_id, data))
+    assert len(fake.callback_answers) == 1
+    after = fake.sent(CHAT)
+    risks = digest.items[2].brief.risks
+    if paper3.photo:  # a photo caption is not edited: the section comes as a reply
+        assert len(after) == 7 and all(r in after[-1].text for r in risks)
+    else:
+        assert len(after) == 6 and after[3].edits == 1 and all(r in after[3].text for r in risks)
+    # a stale button (the digest is gone) still gets an answer, with an alert
+    await feed(app, callback_update(fake, CHAT, paper3.message_id, "s|2020-01-01|ko|3|risks"))
+    assert len(fake.callback_answers) == 2 and fake.callback_answers[-1].get("show_alert") in ("true", "True", True)
+
+
+async def test_subscribe_settings_unsubscribe_in_a_private_chat(bot_env: Any) -> None:
+    app, store, _, fake = bot_env
+    await feed(app, message_update(CHAT, "/subscribe"))
+    assert await store.get_subscription("telegram", str(CHAT)) is not None
+    await feed(app, message_update(CHAT, "/settings time 07:30"))
+    await feed(app, message_update(CHAT, "/settings timezone Europe/Berlin"))
+    await feed(app, message_update(CHAT, "/settings topics llm, agents"))
+    await feed(app, message_update(CHAT, "/settings timezone Mars/Base"))
+    sub = await store.get_subscription("telegram", str(CHAT))
+    assert sub is not None and sub.post_time.strftime("%H:%M") == "07:30"  # type: ignore[union-attr]
+    assert sub.timezone == "Europe/Berlin" and sub.topics == ["llm", "agents"]
+    assert "Asia/Seoul" in fake.sent(CHAT)[-1].text  # the bad timezone got an example
+    await feed(app, message_update(CHAT, "/unsubscribe"))
+    assert await store.get_subscription("telegram", str(CHAT)) is None
+
+
+async def test_in_groups_only_admins_change_the_subscription(bot_env: Any) -> None:
+    app, store, _, fake = bot_env
+    fake.admins[GROUP].add(1)
+    await feed(app, message_update(GROUP, "/subscribe@paper_digest_test_bot", user_id=2))
+    assert await store.get_subscription("telegram", str(GROUP)) is None
+    assert "관리자" in fake.sent(GROUP)[-1].text
+    await feed(app, message_update(GROUP, "/subscribe@paper_digest_test_bot", user_id=1))
+    assert await store.get_subscription("telegram", str(GROUP)) is not None
+    await feed(app, message_update(GROUP, "/unsubscribe", user_id=2))
+    assert await store.get_subscription("telegram", str(GROUP)) is not None
+
+
+async def test_polling_mode_registers_commands_and_answers(
+    fake_telegram: FakeTelegram, make_settings: Callable[..., Settings]
+) -> None:
+    settings = telegram_settings(make_settings, fake_telegram)
+    store, _ = await stored_day(settings)
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_polling(settings, store, stop))
+    fake_telegram.push_update(message_update(CHAT, "/help"))
+    for _ in range(500):  # wait for the reply (not a timing assertion: the deadline only bounds a hang)
+        if fake_telegram.sent(CHAT) or task.done():
+            break
+        await asyncio.sleep(0.02)
+    stop.set()
+    await task
+    assert [c["command"] for c in fake_telegram.commands] == [
+        "start",
+        "help",
+        "paper",
+        "digest",
+        "subscribe",
+        "unsubscribe",
+        "settings",
+    ]
+    assert fake_telegram.sent(CHAT) and "/paper" in fake_telegram.sent(CHAT)[0].text
+    await store.close()
