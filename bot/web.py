@@ -7,6 +7,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
+from bot.slack.http import slack_routes
 from digest.settings import Settings
 from digest.store import Store
 
@@ -18,6 +19,7 @@ async def healthz(request: Request) -> JSONResponse:
 def create_app(settings: Settings, store: Store) -> Starlette:
     """One app for every HTTP entry point; each adapter contributes its routes here, in one place."""
     routes: list[BaseRoute] = [Route("/healthz", healthz)]
+    routes += slack_routes(settings, store)
     app = Starlette(routes=routes)
     app.state.settings = settings
     app.state.store = store

@@ -58,6 +58,11 @@ class Store(Protocol):
 
     async def get_digest(self, day: date, lang: Lang) -> Digest | None: ...
 
+    async def find_digest(self, lang: Lang, day: date | None = None) -> Digest | None:
+        """The digest of `day`, or the latest one in `lang` when `day` is None: what every follow-up reads first.
+
+        One round trip in Redis. The result may be shared with later callers (a parse cache): treat it as read-only."""
+
     async def latest_date(self, lang: Lang) -> date | None: ...
 
     async def list_dates(self, lang: Lang) -> list[date]:

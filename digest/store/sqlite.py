@@ -101,6 +101,12 @@ class SqliteStore:
         row = await self._one("SELECT body FROM digests WHERE day = ? AND lang = ?", (day.isoformat(), lang))
         return Digest.model_validate_json(str(row[0])) if row else None
 
+    async def find_digest(self, lang: Lang, day: date | None = None) -> Digest | None:
+        if day is None:
+            row = await self._one("SELECT body FROM digests WHERE lang = ? ORDER BY day DESC LIMIT 1", (lang,))
+            return Digest.model_validate_json(str(row[0])) if row else None
+        return await self.get_digest(day, lang)
+
     async def latest_date(self, lang: Lang) -> date | None:
         row = await self._one("SELECT MAX(day) FROM digests WHERE lang = ?", (lang,))
         return date.fromisoformat(str(row[0])) if row and row[0] else None

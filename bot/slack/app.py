@@ -1,0 +1,125 @@
+"""Build the bolt AsyncApp from Settings + Store, for both HTTP (`digestbot serve`) and Socket Mode (`run`).
+
+Listeners live in bot/slack/listeners/ (one module per kind) and are registered in one place.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
+from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.commands.reply import Reply
+from bot.slack.blocks import Message, reply_to_blocks
+from bot.slack.poster import SlackPoster
+from digest.models import Lang
+from digest.settings import ConfigError, Settings
+from digest.store import Store, StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+EVENT_DEDUP_TTL_S = 3600.0  # Slack retries an event for a few minutes; an hour covers them all
+
+
+@dataclass
+class SlackDeps:
+    """What the listeners need; built once per app."""
+
+    settings: Settings
+    store: Store
+    poster: SlackPoster
+
+    def today(self) -> date:
+        return datetime.now(self.settings.tz).date()
+
+    async def lang_for(self, channel_id: str | None) -> Lang:
+        """The channel's subscription language, else the deployment's."""
+        if channel_id:
+            try:
+                sub = await self.store.get_subscription("slack", channel_id)
+            except StoreUnavailable:
+                sub = None
+            if sub is not None:
+                return sub.lang
+        return self.settings.lang
+
+    async def answer(self, text: str, *, lang: Lang, today: date | None = None) -> Message:
+        """The command engine's Reply as Block Kit; a failure becomes a short apology, never a crash."""
+        from bot.commands.engine import answer  # issue 4's engine: parse + answer from the store
+
+        try:
+            reply = await answer(
+                text, self.store, lang=lang, today=today or self.today(), public_url=self.settings.public_url
+            )
+        except Exception:
+            log.exception("slack: answering %r failed", text[:80])
+            reply = Reply(kind="unavailable", title=_UNAVAILABLE[lang], footer="/paper 3 risks")
+        return reply_to_blocks(reply)
+
+
+_UNAVAILABLE: dict[Lang, str] = {
+    "ko": "지금은 답할 수 없습니다. 잠시 뒤 다시 시도해 주세요.",
+    "en": "Cannot answer right now; please try again in a moment.",
+}
+
+
+def web_client(settings: Settings) -> AsyncWebClient:
+    """The Web API client; every call goes to SLACK_API_BASE_URL. 429s are handled by the poster, not here."""
+    if settings.slack_bot_token is None:
+        raise ConfigError(
+            "SLACK_BOT_TOKEN is not set; create the Slack app from config/slack_manifest.yml (README, Slack)"
+        )
+    return AsyncWebClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_base_url,
+        retry_handlers=[AsyncConnectionErrorRetryHandler(max_retry_count=2)],
+    )
+
+
+def build_app(settings: Settings, store: Store, *, socket_mode: bool = False) -> AsyncApp:
+    """HTTP mode needs SLACK_SIGNING_SECRET (every request is verified); Socket Mode needs SLACK_APP_TOKEN."""
+    from bot.slack.listeners import register_listeners
+
+    client = web_client(settings)
+    secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+    if not socket_mode and not secret:
+        raise ConfigError("SLACK_SIGNING_SECRET is not set; HTTP mode cannot verify Slack's requests without it")
+    app = AsyncApp(
+        client=client,
+        signing_secret=secret,
+        # Socket Mode requests arrive over the app-token websocket and carry no signature.
+        request_verification_enabled=bool(secret),
+        # Ack first, then answer: listeners run after the HTTP response is sent (a long-lived server, not FaaS).
+        process_before_response=False,
+        logger=logging.getLogger("bot.slack.bolt"),
+    )
+    deps = SlackDeps(settings, store, SlackPoster(client, public_url=settings.public_url))
+    app.use(_drop_retried_events(store))
+    register_listeners(app, deps)
+    return app
+
+
+def _drop_retried_events(store: Store) -> Callable[..., Awaitable[BoltResponse | None]]:
+    """Slack re-sends an event (X-Slack-Retry-Num) when our ack was slow or lost: answer each event_id once."""
+
+    async def middleware(body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> BoltResponse | None:
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id:
+            try:
+                first = await store.first_time(f"slack:event:{event_id}", EVENT_DEDUP_TTL_S)
+            except StoreUnavailable:
+                first = True  # better a rare double answer than none
+            if not first:
+                log.info("slack: event %s already handled; acking the retry", event_id)
+                return BoltResponse(status=200, body="")
+        await next()
+        return None
+
+    return middleware

@@ -1,0 +1,272 @@
+"""Block Kit rendering of the neutral Reply and of the morning digest; no Slack calls, no business logic.
+
+Every text from a paper or a user is escaped (`&`, `<`, `>`) before it reaches mrkdwn, so an abstract cannot
+ping `<!channel>` or forge a link, and every message stays inside Block Kit's limits.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.commands.reply import Reply
+from digest.models import Digest, Item, Lang
+from digest.sections import BRIEF_SECTIONS, LABELS, SECTION_BY_KEY, section_body
+from digest.text import one_line, truncate
+
+Block = dict[str, Any]
+Message = dict[str, Any]  # {"text": fallback for notifications, "blocks": [...]}
+
+MAX_BLOCKS = 50
+MAX_SECTION_TEXT = 3000
+MAX_HEADER_TEXT = 150
+MAX_CONTEXT_ELEMENTS = 10
+MAX_BUTTON_TEXT = 75
+MAX_FALLBACK_TEXT = 3000  # what notifications and the shorter form show; Slack cuts `text` at 40,000
+
+# The sections a morning-post paper offers: three as buttons, the rest in an overflow menu (2-5 options).
+BUTTON_SECTIONS = ("risks", "actions", "dev")
+OVERFLOW_SECTIONS = ("points", "uncertainty", "abstract", "links", "tags")
+SECTION_ACTION = "paper_section"  # action_id prefix; value = "<date>|<lang>|<paper id>|<section key>"
+
+_COPY: dict[Lang, dict[str, str]] = {
+    "ko": {
+        "title": "📰 {date} Daily Papers (Top {count})",
+        "hint": "버튼을 누르면 답이 이 스레드에 달립니다 · 각 논문의 전체 브리프는 스레드에 있습니다 · `/paper 3 risks`",
+        "more": "더 보기",
+        "full": "전체 보기",
+        "empty": "오늘은 소개할 논문이 없습니다.",
+        "brief": "{rank}. {title} — 전체 브리프",
+        "actions": "오늘의 실무 액션",
+    },
+    "en": {
+        "title": "📰 {date} Daily Papers (Top {count})",
+        "hint": "Buttons answer in this thread · each paper's full brief is in the thread · `/paper 3 risks`",
+        "more": "More",
+        "full": "Full page",
+        "empty": "No papers to show today.",
+        "brief": "{rank}. {title} — full brief",
+        "actions": "Actions for today",
+    },
+}
+
+
+def escape(text: str) -> str:
+    """Slack's three control characters; everything else (emoji, ZWJ sequences, Korean) passes through."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def link(url: str, label: str) -> str:
+    """`<url|label>` whose URL cannot close the link early and whose label cannot open another."""
+    safe_url = url.replace("|", "%7C").replace("<", "%3C").replace(">", "%3E").replace(" ", "%20")
+    return f"<{escape(safe_url)}|{escape(one_line(label))}>"
+
+
+def plain(text: str, limit: int) -> Block:
+    """A plain_text object (no mrkdwn parsing, so no escaping needed), cut between graphemes."""
+    return {"type": "plain_text", "text": truncate(one_line(text), limit) or " ", "emoji": True}
+
+
+def mrkdwn_sections(text: str) -> list[Block]:
+    """Already-escaped mrkdwn in as many section blocks as it takes, each under 3,000 characters."""
+    blocks: list[Block] = []
+    chunk = ""
+    for line in text.split("\n"):
+        while len(line) > MAX_SECTION_TEXT:  # one huge paragraph: cut it between graphemes
+            head = truncate(line, MAX_SECTION_TEXT - 1, ellipsis="")
+            if chunk:
+                blocks.append(_section(chunk))
+                chunk = ""
+            blocks.append(_section(head))
+            line = line[len(head) :].lstrip()
+        candidate = f"{chunk}\n{line}" if chunk else line
+        if len(candidate) > MAX_SECTION_TEXT:
+            blocks.append(_section(chunk))
+            candidate = line
+        chunk = candidate
+    if chunk.strip():
+        blocks.append(_section(chunk))
+    return blocks
+
+
+def _section(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def _context(*texts: str) -> Block:
+    elements = [{"type": "mrkdwn", "text": truncate(t, MAX_SECTION_TEXT)} for t in texts if t]
+    return {"type": "context", "elements": elements[:MAX_CONTEXT_ELEMENTS]}
+
+
+def _bullets(items: list[str]) -> str:
+    return "\n".join(f"• {escape(item)}" for item in items)
+
+
+def fit(blocks: list[Block], fallback_note: str = "…") -> list[Block]:
+    """At most 50 blocks: the last kept one says the rest was left out (the thread or a command has it)."""
+    if len(blocks) <= MAX_BLOCKS:
+        return blocks
+    return [*blocks[: MAX_BLOCKS - 1], _context(escape(fallback_note))]
+
+
+def fallback_text(text: str) -> str:
+    return truncate(escape(text), MAX_FALLBACK_TEXT)
+
+
+# --- the neutral Reply ------------------------------------------------------------------------------------
+
+
+def reply_to_blocks(reply: Reply) -> Message:
+    """A command's Reply as a Slack message: title (linked when it has a URL), parts, links, footer."""
+    blocks: list[Block] = []
+    lines: list[str] = []  # the plain fallback
+    if reply.title:
+        title = escape(one_line(reply.title))
+        text = f"*{link(reply.title_url, reply.title)}*" if reply.title_url else f"*{title}*"
+        if reply.kind == "error":
+            text = f":warning: {text}"
+        blocks += mrkdwn_sections(text)
+        lines.append(reply.title)
+    for part in reply.parts:
+        body: list[str] = []
+        if part.heading:
+            body.append(f"*{escape(one_line(part.heading))}*")
+            lines.append(part.heading)
+        body += [escape(p) for p in part.paragraphs]
+        if part.items:
+            body.append(_bullets(part.items))
+        lines += part.paragraphs + [f"• {i}" for i in part.items]
+        if len(body) > (1 if part.heading else 0):
+            blocks += mrkdwn_sections("\n".join(body))
+        elif body:
+            blocks += mrkdwn_sections(body[0])
+    if reply.links:
+        blocks += mrkdwn_sections(" · ".join(link(lk.url, lk.label) for lk in reply.links))
+    if reply.footer:
+        blocks.append(_context(escape(reply.footer)))
+        lines.append(reply.footer)
+    if not blocks:
+        blocks = mrkdwn_sections("…")
+    return {"text": fallback_text("\n".join(lines) or "…"), "blocks": fit(blocks)}
+
+
+# --- the morning post -------------------------------------------------------------------------------------
+
+
+def _meta(item: Item, lang: Lang) -> str:
+    labels = LABELS[lang]
+    brief = item.brief
+    parts = [
+        f"👍 {labels['upvotes']} {item.paper.upvotes}",
+        f"{labels['difficulty']} {brief.difficulty}",
+        f"{labels['confidence']} {brief.confidence}",
+    ]
+    if brief.tags:
+        parts.append("🏷️ " + ", ".join(escape(t) for t in brief.tags[:6]))
+    return " · ".join(parts)
+
+
+def section_value(digest: Digest, item: Item, key: str) -> str:
+    return f"{digest.date.isoformat()}|{digest.lang}|{item.paper.id}|{key}"
+
+
+def parse_section_value(value: str) -> tuple[str, Lang, str, str] | None:
+    """(date, lang, paper id, section key) from a button/overflow value, or None when it is not ours."""
+    parts = value.split("|")
+    if len(parts) != 4 or parts[1] not in ("ko", "en") or parts[3] not in SECTION_BY_KEY:
+        return None
+    return parts[0], parts[1], parts[2], parts[3]  # type: ignore[return-value]
+
+
+def _section_controls(digest: Digest, item: Item) -> Block:
+    lang = digest.lang
+    elements: list[Block] = [
+        {
+            "type": "button",
+            "action_id": f"{SECTION_ACTION}:{item.rank}:{key}",
+            "text": plain(SECTION_BY_KEY[key].heading(lang), MAX_BUTTON_TEXT),
+            "value": section_value(digest, item, key),
+        }
+        for key in BUTTON_SECTIONS
+    ]
+    elements.append(
+        {
+            "type": "overflow",
+            "action_id": f"{SECTION_ACTION}:{item.rank}:more",
+            "options": [
+                {
+                    "text": plain(SECTION_BY_KEY[key].heading(lang), MAX_BUTTON_TEXT),
+                    "value": section_value(digest, item, key),
+                }
+                for key in OVERFLOW_SECTIONS
+            ],
+        }
+    )
+    return {"type": "actions", "block_id": f"paper-{item.rank}", "elements": elements}
+
+
+def _paper_blocks(digest: Digest, item: Item, public_url: str | None) -> list[Block]:
+    lang, paper = digest.lang, item.paper
+    head = f"*{item.rank}. {link(paper.url, paper.title)}*"
+    if public_url:
+        head += "  " + link(f"{public_url.rstrip('/')}/d/{digest.date.isoformat()}#{item.rank}", _COPY[lang]["full"])
+    one_liner = escape(one_line(item.brief.one_liner))
+    return [
+        *mrkdwn_sections(f"{head}\n{one_liner}"),
+        _context(_meta(item, lang)),
+        _section_controls(digest, item),
+    ]
+
+
+def digest_message(digest: Digest, public_url: str | None = None) -> Message:
+    """The parent message of the morning post: header, then per paper its link, one-liner, meta and buttons."""
+    copy = _COPY[digest.lang]
+    title = copy["title"].format(date=digest.date.isoformat(), count=len(digest.items))
+    blocks: list[Block] = [{"type": "header", "text": plain(title, MAX_HEADER_TEXT)}]
+    if digest.notes:
+        blocks.append(_context(*(f"⚠️ {escape(n)}" for n in digest.notes)))
+    if not digest.items:
+        blocks += mrkdwn_sections(escape(copy["empty"]))
+    for item in digest.items:
+        blocks += [{"type": "divider"}, *_paper_blocks(digest, item, public_url)]
+    if digest.daily_actions:
+        blocks += [
+            {"type": "divider"},
+            *mrkdwn_sections(f"*{escape(copy['actions'])}*\n{_bullets(digest.daily_actions)}"),
+        ]
+    if digest.items:
+        blocks.append(_context(escape(copy["hint"])))
+    lines = [title] + [f"{i.rank}. {i.paper.title} — {i.brief.one_liner}" for i in digest.items]
+    return {"text": fallback_text("\n".join(lines)), "blocks": fit(blocks)}
+
+
+def brief_message(item: Item, lang: Lang) -> Message:
+    """One paper's full brief, posted as a thread reply under the morning post."""
+    paper, brief = item.paper, item.brief
+    labels = LABELS[lang]
+    title = _COPY[lang]["brief"].format(rank=item.rank, title=paper.title)
+    blocks: list[Block] = [{"type": "header", "text": plain(title, MAX_HEADER_TEXT)}, _context(_meta(item, lang))]
+    if brief.origin == "fallback":
+        blocks.append(_context(escape(labels["fallback"])))
+    if item.checks.unsupported_numbers:
+        blocks.append(_context(escape(f"{labels['unsupported']}: " + ", ".join(item.checks.unsupported_numbers))))
+    for section in BRIEF_SECTIONS:
+        body = section_body(section, brief)
+        text = _bullets(body) if isinstance(body, list) else escape(body)
+        if text.strip():
+            blocks += mrkdwn_sections(f"*{escape(section.heading(lang))}*\n{text}")
+    links = " · ".join(link(url, label) for label, url in paper.links())
+    if links:
+        blocks += mrkdwn_sections(f"*{escape(SECTION_BY_KEY['links'].heading(lang))}*\n{links}")
+    return {"text": fallback_text(f"{title}\n{brief.one_liner}"), "blocks": fit(blocks)}
+
+
+def short_digest_text(digest: Digest, public_url: str | None = None) -> str:
+    """The shorter form when Slack refuses the blocks (msg_too_long, invalid_blocks): mrkdwn text only."""
+    copy = _COPY[digest.lang]
+    lines = [f"*{escape(copy['title'].format(date=digest.date.isoformat(), count=len(digest.items)))}*"]
+    for item in digest.items:
+        lines.append(f"{item.rank}. {link(item.paper.url, truncate(item.paper.title, 150))}")
+        lines.append(f"    {escape(truncate(one_line(item.brief.one_liner), 200))}")
+    if public_url:
+        lines.append(link(f"{public_url.rstrip('/')}/d/{digest.date.isoformat()}", copy["full"]))
+    return truncate("\n".join(lines), MAX_FALLBACK_TEXT)
