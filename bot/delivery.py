@@ -133,6 +133,7 @@ class FanOut:
         }
         self._digests: dict[tuple[date, Lang], Digest | None] = {}
         self.report = FanOutReport()
+        self._unreachable: list[tuple[Platform, str]] = []
 
     async def digest_for(self, day: date, lang: Lang) -> Digest | None:
         """The chat's language when built, else the deployment's (a post in the other language beats none)."""
@@ -146,6 +147,7 @@ class FanOut:
     async def run(self, slots: Sequence[Slot]) -> FanOutReport:
         started = time.monotonic()
         self.report = FanOutReport(day=min((s.day for s in slots), default=None))
+        self._unreachable = []
         rows: dict[tuple[str, str, date], Delivery] = {}
         for day in sorted({s.day for s in slots}):
             rows.update({(r.platform, r.chat_id, r.day): r for r in await self.store.list_deliveries(day)})
@@ -164,6 +166,7 @@ class FanOut:
                 self.report.errors[f"{slot.sub.platform}:{slot.sub.chat_id}"] = f"crash: {result!r}"
                 result = "failed"
             self.report.results[result] += 1
+        await self._count_failures(len(todo))
         self.report.seconds = time.monotonic() - started
         if slots:
             log.info("%s", self.report.summary(self.owner))
@@ -212,7 +215,7 @@ class FanOut:
                 metrics.POSTS_FAILED.labels(platform, "unreachable").inc()
                 self.report.errors[key] = f"{UNREACHABLE}{exc}"
                 await self.store.mark_failed(platform, chat, day, self.owner, f"{UNREACHABLE}{exc}")
-                await self._count_failure(platform, chat)
+                self._unreachable.append((platform, chat))
                 return "unreachable"
             except Exception as exc:  # DeliveryError, or an adapter bug that must not stop the others
                 kind = "retry" if isinstance(exc, DeliveryError) else "error"
@@ -265,6 +268,19 @@ class FanOut:
             sub = await self.store.get_subscription(platform, chat)
             if sub is not None and sub.failures:
                 await self.store.put_subscription(sub.model_copy(update={"failures": 0}))
+
+    async def _count_failures(self, attempted: int) -> None:
+        """Count a failed morning against each chat that refused, unless most chats of a platform refused at once:
+        that is the platform or the bot token (revoked, suspended), and must not unsubscribe everybody."""
+        per_platform = Counter(platform for platform, _ in self._unreachable)
+        bot_wide = {p for p, count in per_platform.items() if count >= 4 and count * 2 > attempted}
+        for platform in bot_wide:
+            log.error("%d %s chats refused the post at once: a bot-wide problem, not counted against the chats",
+                      per_platform[platform], platform)  # fmt: skip
+        for platform, chat in self._unreachable:
+            if platform not in bot_wide:
+                with contextlib.suppress(StoreUnavailable):
+                    await self._count_failure(platform, chat)
 
     async def _count_failure(self, platform: Platform, chat: str) -> None:
         sub = await self.store.get_subscription(platform, chat)
