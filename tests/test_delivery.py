@@ -263,3 +263,15 @@ async def test_a_tick_after_the_post_time_builds_once_and_catches_up(settings: S
     now = datetime(2026, 2, 14, 0, 0, tzinfo=UTC)
     await worker.tick()
     assert built == [(DAY, "ko")] and sl.posts == ["C9"] and len(tg.posts) == 2
+
+
+async def test_a_bot_wide_refusal_does_not_count_against_the_chats(settings: Settings, store: Store) -> None:
+    await stored_digest(settings, store)
+    slots = await subscribe(store, *[str(n) for n in range(6)])
+    poster = RecordingPoster()
+    for n in range(6):
+        poster.script[str(n)] = [ChatUnreachable("Slack refused the bot token (token_revoked)")]
+    settings = settings.model_copy(update={"max_chat_failures": 1})
+    report = await FanOut(settings, store, {"telegram": poster}, "p").run(slots)
+    assert report.results["unreachable"] == 6 and report.unsubscribed == 0
+    assert all(s.failures == 0 for s in await store.list_subscriptions())
