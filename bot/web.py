@@ -32,8 +32,11 @@ async def metrics_endpoint(request: Request) -> Response:
 
 def create_app(settings: Settings, store: Store) -> Starlette:
     """One app for every HTTP entry point; each adapter contributes its routes here, in one place."""
+    from bot.telegram import webhook as telegram_webhook
+
     routes: list[BaseRoute] = [Route("/healthz", healthz), Route("/metrics", metrics_endpoint)]
     routes += slack_routes(settings, store)
+    routes += telegram_webhook.routes(settings, store)
     app = Starlette(routes=routes)
     app.state.settings = settings
     app.state.store = store

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 
 import regex
 
@@ -55,3 +56,50 @@ def sentences(text: str) -> list[str]:
     """Split English prose into sentences; good enough for abstracts (no abbreviations split on 'e.g.')."""
     parts = regex.split(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])(?<!\be\.g\.\s)(?<!\bi\.e\.\s)", one_line(text))
     return [p.strip() for p in parts if p.strip()]
+
+
+def split_text(text: str, limit: int, *, first: int | None = None, measure: str = "utf16") -> list[str]:
+    """Cut `text` into pieces of at most `limit` units (the first at most `first`), after whitespace where
+    possible, else between grapheme clusters; never inside a cluster (ZWJ emoji, flags, surrogate pairs).
+
+    Joined back together the pieces give `text` exactly. A single cluster longer than `limit` (only
+    pathological combining runs) is cut by code points as the last resort.
+    """
+    size = utf16_len if measure == "utf16" else len
+    pieces: list[str] = []
+    budget = limit if first is None else first
+    current: list[str] = []
+    used = 0
+    last_space = -1  # index in `current` just after the last whitespace cluster
+    for cluster in graphemes(text):
+        cost = size(cluster)
+        if used + cost > budget and current:
+            cut = last_space if last_space > 0 else len(current)
+            pieces.append("".join(current[:cut]))
+            current = current[cut:]
+            used = sum(size(c) for c in current)
+            last_space = -1
+            budget = limit
+        while cost > budget:  # one cluster longer than a whole piece
+            head, cluster = _cut_code_points(cluster, budget, size)
+            pieces.append(head)
+            cost = size(cluster)
+        if used + cost > budget:  # the kept tail plus this cluster still does not fit
+            pieces.append("".join(current))
+            current, used = [], 0
+            budget = limit
+        current.append(cluster)
+        used += cost
+        if cluster.isspace():
+            last_space = len(current)
+    if current:
+        pieces.append("".join(current))
+    return pieces
+
+
+def _cut_code_points(cluster: str, budget: int, size: Callable[[str], int]) -> tuple[str, str]:
+    n = 0
+    while n < len(cluster) and size(cluster[: n + 1]) <= budget:
+        n += 1
+    n = max(n, 1)
+    return cluster[:n], cluster[n:]

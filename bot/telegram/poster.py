@@ -1,0 +1,202 @@
+"""Sending to Telegram: HTML pieces with a plain-text fallback, the morning post, and error mapping.
+
+TelegramPoster implements bot.platform.Poster; Telegram's exceptions never leave this module on the
+delivery path: they become RetryLater, ChatUnreachable or ChatMoved.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message, ReplyParameters
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
+
+from bot.platform import ChatMoved, ChatUnreachable, DeliveryError, RetryLater
+from bot.telegram.html import (
+    BUTTON_SECTIONS,
+    CAPTION_LIMIT,
+    Piece,
+    header_blocks,
+    paginate,
+    paper_blocks,
+)
+from digest.models import Digest, Item, Lang
+from digest.sections import SECTION_BY_KEY
+from digest.store.base import Store
+from digest.text import utf16_len
+
+log = logging.getLogger(__name__)
+
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+UNSUBSCRIBE_AFTER = 3  # consecutive "blocked/kicked" failures before a chat is unsubscribed
+
+
+def chat_ref(chat_id: str | int) -> int | str:
+    """Numeric ids as int (what the API and the rate limiter expect); "@channel" names as they are."""
+    try:
+        return int(chat_id)
+    except (TypeError, ValueError):
+        return str(chat_id)
+
+
+def is_parse_error(exc: TelegramError) -> bool:
+    return isinstance(exc, BadRequest) and "can't parse entities" in exc.message.lower()
+
+
+# ---- section buttons: callback data "s|2026-02-13|ko|3|risks" (well under Telegram's 64 bytes) -------------
+
+
+@dataclass(frozen=True)
+class SectionRequest:
+    day: date
+    lang: Lang
+    rank: int
+    key: str
+
+    def data(self) -> str:
+        return f"s|{self.day.isoformat()}|{self.lang}|{self.rank}|{self.key}"
+
+    @classmethod
+    def parse(cls, data: str | None) -> SectionRequest | None:
+        parts = (data or "").split("|")
+        if len(parts) != 5 or parts[0] != "s" or parts[2] not in ("ko", "en") or parts[4] not in SECTION_BY_KEY:
+            return None
+        try:
+            return cls(date.fromisoformat(parts[1]), parts[2], int(parts[3]), parts[4])  # type: ignore[arg-type]
+        except ValueError:
+            return None
+
+
+def section_keyboard(day: date, lang: Lang, item: Item) -> InlineKeyboardMarkup:
+    buttons = [
+        InlineKeyboardButton(
+            SECTION_BY_KEY[key].heading(lang), callback_data=SectionRequest(day, lang, item.rank, key).data()
+        )
+        for key in BUTTON_SECTIONS
+    ]
+    return InlineKeyboardMarkup([buttons[n : n + 2] for n in range(0, len(buttons), 2)])
+
+
+# ---- sending ---------------------------------------------------------------------------------------------
+
+
+async def send_pieces(
+    bot: Bot,
+    chat_id: int | str,
+    pieces: Sequence[Piece],
+    *,
+    reply_markup: InlineKeyboardMarkup | None = None,
+    link_preview: LinkPreviewOptions | None = None,
+    reply_to: int | None = None,
+) -> list[Message]:
+    """Send each piece as HTML; one Telegram cannot parse goes again as plain text so it is never lost.
+    The keyboard goes on the last piece, under the text it belongs to."""
+    sent: list[Message] = []
+    for n, piece in enumerate(pieces):
+        markup = reply_markup if n == len(pieces) - 1 else None
+        reply = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
+        common = {"reply_markup": markup, "link_preview_options": link_preview, "reply_parameters": reply}
+        try:
+            sent.append(await bot.send_message(chat_id, piece.html, parse_mode=ParseMode.HTML, **common))
+        except BadRequest as exc:
+            if not is_parse_error(exc):
+                raise
+            log.warning("Telegram could not parse a message's HTML (%s); sent it as plain text", exc.message)
+            sent.append(await bot.send_message(chat_id, piece.text, **common))
+    return sent
+
+
+def translate(exc: TelegramError) -> DeliveryError:
+    """A Telegram error as the delivery errors bot/delivery understands."""
+    if isinstance(exc, RetryAfter):
+        from bot.telegram.ratelimit import retry_after_seconds
+
+        return RetryLater(str(exc), retry_after_seconds(exc))
+    if isinstance(exc, ChatMigrated):
+        return ChatMoved(str(exc), str(exc.new_chat_id))
+    if isinstance(exc, Forbidden) or (isinstance(exc, BadRequest) and "chat not found" in exc.message.lower()):
+        return ChatUnreachable(exc.message)
+    if isinstance(exc, NetworkError) and not isinstance(exc, BadRequest):
+        return RetryLater(str(exc))  # timeouts and connection errors (BadRequest subclasses NetworkError)
+    error = DeliveryError(str(exc))
+    error.retryable = False  # the request itself was wrong; sending it again would fail the same way
+    return error
+
+
+class TelegramPoster:
+    """The morning post: one header message with the five papers, then one message per paper with buttons."""
+
+    platform = "telegram"
+
+    def __init__(
+        self, bot: Bot, store: Store | None = None, *, tz_name: str = "Asia/Seoul", public_url: str | None = None
+    ) -> None:
+        self.bot = bot
+        self.store = store
+        self.tz_name = tz_name
+        self.public_url = public_url
+
+    async def post_digest(self, chat_id: str, digest: Digest) -> str:
+        try:
+            first = await self._post(chat_ref(chat_id), digest)
+        except TelegramError as exc:
+            await self._note_failure(chat_id, exc)
+            raise translate(exc) from exc
+        await self._note_success(chat_id)
+        return first
+
+    async def _post(self, chat: int | str, digest: Digest) -> str:
+        header = await send_pieces(
+            self.bot, chat, paginate(header_blocks(digest, self.tz_name)), link_preview=NO_PREVIEW
+        )
+        for item in digest.items:
+            await self.post_paper(chat, digest, item)
+        return str(header[0].message_id)
+
+    async def post_paper(self, chat: int | str, digest: Digest, item: Item) -> Message:
+        pieces = paginate(paper_blocks(item, digest.lang, digest.date, self.public_url))
+        keyboard = section_keyboard(digest.date, digest.lang, item)
+        # The thumbnail only when the whole message fits in a caption; a photo Telegram cannot fetch (or a
+        # caption it cannot parse) costs the picture, never the message.
+        if item.paper.thumbnail and len(pieces) == 1 and utf16_len(pieces[0].text) <= CAPTION_LIMIT:
+            try:
+                return await self.bot.send_photo(
+                    chat, item.paper.thumbnail, caption=pieces[0].html, parse_mode=ParseMode.HTML, reply_markup=keyboard
+                )
+            except BadRequest as exc:
+                log.info("thumbnail of paper %s not sent (%s); sending text only", item.paper.id, exc.message)
+        sent = await send_pieces(self.bot, chat, pieces, reply_markup=keyboard)
+        return sent[0]
+
+    async def _note_failure(self, chat_id: str, exc: TelegramError) -> None:
+        """Blocked or kicked: count it on the subscription and unsubscribe after a few in a row; a group that
+        became a supergroup: move the subscription to the new id."""
+        if self.store is None:
+            return
+        if isinstance(exc, ChatMigrated):
+            await self.store.move_subscription("telegram", chat_id, str(exc.new_chat_id))
+            log.info("telegram chat %s moved to %s; subscription moved", chat_id, exc.new_chat_id)
+            return
+        if not isinstance(translate(exc), ChatUnreachable):
+            return
+        sub = await self.store.get_subscription("telegram", chat_id)
+        if sub is None:
+            return
+        sub.failures += 1
+        if sub.failures >= UNSUBSCRIBE_AFTER:
+            await self.store.delete_subscription("telegram", chat_id)
+            log.warning("telegram chat %s unsubscribed after %d failed posts: %s", chat_id, sub.failures, exc.message)
+        else:
+            await self.store.put_subscription(sub)
+
+    async def _note_success(self, chat_id: str) -> None:
+        if self.store is None:
+            return
+        sub = await self.store.get_subscription("telegram", chat_id)
+        if sub is not None and sub.failures:
+            sub.failures = 0
+            await self.store.put_subscription(sub)

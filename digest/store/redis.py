@@ -1,0 +1,394 @@
+"""RedisStore: the Store protocol on Redis (redis-py asyncio). Semantics match SqliteStore exactly.
+
+Keys (all under `<prefix>:` so several deployments can share one Redis):
+  digest:<lang>:<day>    hash {body: digest JSON, v: version, ids: JSON list of paper ids}
+  dates:<lang>           sorted set of days (score: ordinal) with a digest in <lang>
+  brief:<key>            string, Brief JSON
+  sub:<platform>:<chat>  string, Subscription JSON;  subs:<platform>  set of chat ids
+  dlv:<platform>:<chat>:<day>  hash of Delivery fields (+ exp_ms); dlv-day:<day> set of "<platform>:<chat>";
+  dlv-chat:<platform>:<chat>   set of days (so a moved chat takes its ledger along)
+  lock:<name>            string token with PX expiry;  once:<key>  NX PX marker
+
+A digest is written in one MULTI/EXEC, so readers see the old one or the new one. Ledger and lock changes that
+read before they write are Lua scripts (atomic on the server). Every connection error or timeout becomes
+StoreUnavailable; the pool reconnects by itself on the next call, so no restart is needed after an outage.
+The Lua scripts build some keys from the prefix, so this targets a single Redis (not Redis Cluster).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, ParamSpec, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+from uuid import uuid4
+
+from redis import exceptions as rex
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+
+from digest.models import Brief, Digest, Lang
+from digest.store.base import Delivery, Platform, StoreUnavailable, Subscription
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+LANGS: tuple[Lang, ...] = ("ko", "en")
+PARSE_CACHE_SIZE = 64  # parsed digests kept in process, checked against the stored version on every read
+
+# find_digest in one round trip: resolve "latest" on the server, and send the body only when the caller's
+# cached version is not the stored one.  ARGV: prefix, lang, day ("" = latest), known version.
+_FIND = """
+local day = ARGV[3]
+if day == '' then
+  local top = redis.call('ZREVRANGE', ARGV[1] .. ':dates:' .. ARGV[2], 0, 0)
+  if #top == 0 then return false end
+  day = top[1]
+end
+local key = ARGV[1] .. ':digest:' .. ARGV[2] .. ':' .. day
+local v = redis.call('HGET', key, 'v')
+if not v then return false end
+if v == ARGV[4] then return {day, v} end
+return {day, v, redis.call('HGET', key, 'body')}
+"""
+
+# KEYS: row, day index, chat index.  ARGV: owner, now_ms, exp_ms, now_iso, exp_iso, platform, chat, day, member
+_CLAIM = """
+local status = redis.call('HGET', KEYS[1], 'status')
+if status == 'sent' then return 0 end
+if status == 'claimed' then
+  local exp = tonumber(redis.call('HGET', KEYS[1], 'exp_ms') or '0')
+  if exp > tonumber(ARGV[2]) and redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then return 0 end
+end
+redis.call('HDEL', KEYS[1], 'message_id')
+redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+redis.call('HSET', KEYS[1], 'platform', ARGV[6], 'chat_id', ARGV[7], 'day', ARGV[8], 'status', 'claimed',
+  'owner', ARGV[1], 'updated_at', ARGV[4], 'expires_at', ARGV[5], 'exp_ms', ARGV[3])
+redis.call('SADD', KEYS[2], ARGV[9])
+redis.call('SADD', KEYS[3], ARGV[8])
+return 1
+"""
+
+# KEYS: row, day index, chat index.  ARGV: status, owner, now_iso, platform, chat, day, member, field, value
+# 'failed' never downgrades a 'sent' row; the claim's expiry goes away either way.
+_FINISH = """
+if ARGV[1] == 'failed' and redis.call('HGET', KEYS[1], 'status') == 'sent' then return 0 end
+if not redis.call('HGET', KEYS[1], 'attempts') then redis.call('HSET', KEYS[1], 'attempts', 1) end
+redis.call('HDEL', KEYS[1], 'expires_at', 'exp_ms', 'message_id', 'error')
+redis.call('HSET', KEYS[1], 'platform', ARGV[4], 'chat_id', ARGV[5], 'day', ARGV[6], 'status', ARGV[1],
+  'owner', ARGV[2], 'updated_at', ARGV[3], ARGV[8], ARGV[9])
+redis.call('SADD', KEYS[2], ARGV[7])
+redis.call('SADD', KEYS[3], ARGV[6])
+return 1
+"""
+
+# Acquire: free, or already ours (re-acquire extends).  ARGV: token, ttl_ms
+_ACQUIRE = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
+return 0
+"""
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+def safe_url(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable REDIS_URL>"
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username or ''}:***@{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _ms(seconds: float) -> int:
+    return max(1, int(seconds * 1000))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _guarded(method: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+    """Redis errors (connection refused, timeout, loading, read-only replica...) become StoreUnavailable."""
+
+    @functools.wraps(method)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return await method(*args, **kwargs)
+        except (rex.RedisError, OSError) as exc:
+            store = args[0]
+            raise StoreUnavailable(f"redis at {store.where}: {type(exc).__name__}: {exc}") from None  # type: ignore[attr-defined]
+
+    return wrapper
+
+
+class RedisStore:
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str = "digestbot",
+        socket_timeout_s: float = 2.0,
+        connect_timeout_s: float = 1.0,
+    ) -> None:
+        self.prefix = prefix
+        self.where = safe_url(url)
+        # Two quick retries ride out a dropped idle connection; an outage then surfaces within about a second.
+        self._r: Redis = Redis.from_url(
+            url,
+            decode_responses=True,
+            socket_timeout=socket_timeout_s,
+            socket_connect_timeout=connect_timeout_s,
+            retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), retries=2),
+            health_check_interval=30,
+        )
+        self._find = self._r.register_script(_FIND)
+        self._claim = self._r.register_script(_CLAIM)
+        self._finish = self._r.register_script(_FINISH)
+        self._acquire = self._r.register_script(_ACQUIRE)
+        self._renew = self._r.register_script(_RENEW)
+        self._release = self._r.register_script(_RELEASE)
+        self._parsed: OrderedDict[tuple[str, str], tuple[str, Digest]] = OrderedDict()
+        self._latest_day: dict[str, str] = {}  # the day "latest" resolved to last time, to offer its version
+
+    def _k(self, *parts: object) -> str:
+        return ":".join((self.prefix, *(str(p) for p in parts)))
+
+    # Digests and briefs
+
+    @_guarded
+    async def save_digest(self, digest: Digest) -> None:
+        key = self._k("digest", digest.lang, digest.date.isoformat())
+        body = digest.model_dump_json()
+        ids = json.dumps([item.paper.id for item in digest.items])
+        async with self._r.pipeline(transaction=True) as pipe:
+            pipe.delete(key)
+            pipe.hset(key, mapping={"body": body, "v": uuid4().hex, "ids": ids})
+            pipe.zadd(self._k("dates", digest.lang), {digest.date.isoformat(): digest.date.toordinal()})
+            await pipe.execute()
+
+    @_guarded
+    async def find_digest(self, lang: Lang, day: date | None = None) -> Digest | None:
+        wanted = day.isoformat() if day else ""
+        cached = self._parsed.get((lang, wanted or self._latest_day.get(lang, "")))
+        found = await self._find(args=[self.prefix, lang, wanted, cached[0] if cached else ""])
+        if not found:
+            return None
+        got_day, version = found[0], found[1]
+        if len(found) == 3:  # not the version we hold: parse and remember it
+            digest = Digest.model_validate_json(found[2])
+            self._parsed[(lang, got_day)] = (version, digest)
+            while len(self._parsed) > PARSE_CACHE_SIZE:
+                self._parsed.popitem(last=False)
+        else:
+            assert cached is not None and cached[0] == version  # versions are unique per save
+            digest = cached[1]
+        self._parsed.move_to_end((lang, got_day))
+        if not wanted:
+            self._latest_day[lang] = got_day
+        return digest
+
+    async def get_digest(self, day: date, lang: Lang) -> Digest | None:
+        return await self.find_digest(lang, day)
+
+    @_guarded
+    async def latest_date(self, lang: Lang) -> date | None:
+        top = await self._r.zrevrange(self._k("dates", lang), 0, 0)
+        return date.fromisoformat(top[0]) if top else None
+
+    @_guarded
+    async def list_dates(self, lang: Lang) -> list[date]:
+        return [date.fromisoformat(d) for d in await self._r.zrevrange(self._k("dates", lang), 0, -1)]
+
+    @_guarded
+    async def published_ids(self, before: date, days: int) -> set[str]:
+        since = (before - timedelta(days=days)).toordinal()
+        keys = []
+        for lang in LANGS:
+            for day in await self._r.zrangebyscore(self._k("dates", lang), since, f"({before.toordinal()}"):
+                keys.append(self._k("digest", lang, day))
+        if not keys:
+            return set()
+        async with self._r.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.hget(key, "ids")
+            rows = await pipe.execute()
+        return {paper_id for ids in rows if ids for paper_id in json.loads(ids)}
+
+    @_guarded
+    async def get_brief(self, key: str) -> Brief | None:
+        body = await self._r.get(self._k("brief", key))
+        return Brief.model_validate_json(body) if body else None
+
+    @_guarded
+    async def put_brief(self, key: str, brief: Brief) -> None:
+        await self._r.set(self._k("brief", key), brief.model_dump_json())
+
+    @_guarded
+    async def brief_keys(self) -> list[str]:
+        start = len(self._k("brief", ""))
+        return sorted([key[start:] async for key in self._r.scan_iter(match=self._k("brief", "*"), count=500)])
+
+    # Subscriptions
+
+    @_guarded
+    async def put_subscription(self, sub: Subscription) -> None:
+        async with self._r.pipeline(transaction=True) as pipe:
+            pipe.set(self._k("sub", sub.platform, sub.chat_id), sub.model_dump_json())
+            pipe.sadd(self._k("subs", sub.platform), sub.chat_id)
+            await pipe.execute()
+
+    @_guarded
+    async def get_subscription(self, platform: Platform, chat_id: str) -> Subscription | None:
+        body = await self._r.get(self._k("sub", platform, chat_id))
+        return Subscription.model_validate_json(body) if body else None
+
+    @_guarded
+    async def delete_subscription(self, platform: Platform, chat_id: str) -> bool:
+        async with self._r.pipeline(transaction=True) as pipe:
+            pipe.delete(self._k("sub", platform, chat_id))
+            pipe.srem(self._k("subs", platform), chat_id)
+            deleted, _ = await pipe.execute()
+        return bool(deleted)
+
+    @_guarded
+    async def list_subscriptions(self, platform: Platform | None = None) -> list[Subscription]:
+        platforms: tuple[Platform, ...] = (platform,) if platform else ("slack", "telegram")
+        keys = [self._k("sub", p, c) for p in platforms for c in sorted(await self._r.smembers(self._k("subs", p)))]
+        bodies = await self._r.mget(keys) if keys else []
+        subs = [Subscription.model_validate_json(b) for b in bodies if b]
+        return sorted(subs, key=lambda s: (s.platform, s.chat_id))
+
+    @_guarded
+    async def move_subscription(self, platform: Platform, old_chat_id: str, new_chat_id: str) -> bool:
+        old_key, new_key = self._k("sub", platform, old_chat_id), self._k("sub", platform, new_chat_id)
+        old_days, new_days = self._k("dlv-chat", platform, old_chat_id), self._k("dlv-chat", platform, new_chat_id)
+
+        async def move(pipe: Any) -> bool:
+            body = await pipe.get(old_key)
+            if body is None:
+                pipe.multi()
+                return False
+            days = sorted(await pipe.smembers(old_days))
+            rows = {}
+            for day in days:
+                await pipe.watch(self._k("dlv", platform, old_chat_id, day))
+                rows[day] = await pipe.hgetall(self._k("dlv", platform, old_chat_id, day))
+            sub = Subscription.model_validate_json(body).model_copy(update={"chat_id": new_chat_id})
+            pipe.multi()
+            pipe.delete(old_key)
+            pipe.set(new_key, sub.model_dump_json())
+            pipe.srem(self._k("subs", platform), old_chat_id)
+            pipe.sadd(self._k("subs", platform), new_chat_id)
+            for day, fields in rows.items():
+                pipe.delete(self._k("dlv", platform, old_chat_id, day))
+                pipe.delete(self._k("dlv", platform, new_chat_id, day))
+                if fields:
+                    pipe.hset(self._k("dlv", platform, new_chat_id, day), mapping={**fields, "chat_id": new_chat_id})
+                pipe.srem(self._k("dlv-day", day), f"{platform}:{old_chat_id}")
+                pipe.sadd(self._k("dlv-day", day), f"{platform}:{new_chat_id}")
+                pipe.sadd(new_days, day)
+            pipe.delete(old_days)
+            return True
+
+        return bool(await self._r.transaction(move, old_key, old_days, value_from_callable=True))
+
+    # The delivery ledger
+
+    def _ledger_keys(self, platform: str, chat_id: str, day: date) -> list[str]:
+        d = day.isoformat()
+        return [self._k("dlv", platform, chat_id, d), self._k("dlv-day", d), self._k("dlv-chat", platform, chat_id)]
+
+    @_guarded
+    async def claim_delivery(self, platform: Platform, chat_id: str, day: date, owner: str, ttl_s: float) -> bool:
+        now = _now()
+        expires = now + timedelta(seconds=ttl_s)
+        args = [owner, int(now.timestamp() * 1000), int(expires.timestamp() * 1000), now.isoformat()]
+        args += [expires.isoformat(), platform, chat_id, day.isoformat(), f"{platform}:{chat_id}"]
+        return bool(await self._claim(keys=self._ledger_keys(platform, chat_id, day), args=args))
+
+    async def _finish_delivery(
+        self, status: str, platform: Platform, chat_id: str, day: date, owner: str, field: str, value: str
+    ) -> None:
+        args = [status, owner, _now().isoformat(), platform, chat_id, day.isoformat(), f"{platform}:{chat_id}"]
+        await self._finish(keys=self._ledger_keys(platform, chat_id, day), args=[*args, field, value])
+
+    @_guarded
+    async def mark_sent(self, platform: Platform, chat_id: str, day: date, owner: str, message_id: str) -> None:
+        await self._finish_delivery("sent", platform, chat_id, day, owner, "message_id", message_id)
+
+    @_guarded
+    async def mark_failed(self, platform: Platform, chat_id: str, day: date, owner: str, error: str) -> None:
+        await self._finish_delivery("failed", platform, chat_id, day, owner, "error", error)
+
+    @staticmethod
+    def _delivery(fields: dict[str, str]) -> Delivery | None:
+        return Delivery.model_validate(fields) if fields else None
+
+    @_guarded
+    async def get_delivery(self, platform: Platform, chat_id: str, day: date) -> Delivery | None:
+        return self._delivery(await self._r.hgetall(self._k("dlv", platform, chat_id, day.isoformat())))
+
+    @_guarded
+    async def list_deliveries(self, day: date) -> list[Delivery]:
+        members = sorted(await self._r.smembers(self._k("dlv-day", day.isoformat())))
+        async with self._r.pipeline(transaction=False) as pipe:
+            for member in members:
+                platform, chat_id = member.split(":", 1)
+                pipe.hgetall(self._k("dlv", platform, chat_id, day.isoformat()))
+            rows = await pipe.execute() if members else []
+        found = [d for d in (self._delivery(r) for r in rows) if d is not None]
+        return sorted(found, key=lambda d: (d.platform, d.chat_id))
+
+    @_guarded
+    async def put_delivery(self, row: Delivery) -> None:
+        """Write one ledger row as it is (the store migration); claims go through claim_delivery."""
+        key, day_index, chat_index = self._ledger_keys(row.platform, row.chat_id, row.day)
+        fields = {k: str(v) for k, v in row.model_dump(mode="json").items() if v is not None}
+        if row.expires_at is not None:
+            fields["exp_ms"] = str(int(row.expires_at.timestamp() * 1000))
+        async with self._r.pipeline(transaction=True) as pipe:
+            pipe.delete(key)
+            pipe.hset(key, mapping=fields)
+            pipe.sadd(day_index, f"{row.platform}:{row.chat_id}")
+            pipe.sadd(chat_index, row.day.isoformat())
+            await pipe.execute()
+
+    # Locks and once-only keys
+
+    @_guarded
+    async def acquire_lock(self, name: str, token: str, ttl_s: float) -> bool:
+        return bool(await self._acquire(keys=[self._k("lock", name)], args=[token, _ms(ttl_s)]))
+
+    @_guarded
+    async def renew_lock(self, name: str, token: str, ttl_s: float) -> bool:
+        return bool(await self._renew(keys=[self._k("lock", name)], args=[token, _ms(ttl_s)]))
+
+    @_guarded
+    async def release_lock(self, name: str, token: str) -> bool:
+        return bool(await self._release(keys=[self._k("lock", name)], args=[token]))
+
+    @_guarded
+    async def first_time(self, key: str, ttl_s: float) -> bool:
+        return bool(await self._r.set(self._k("once", key), "1", nx=True, px=_ms(ttl_s)))
+
+    @_guarded
+    async def ping(self) -> None:
+        await self._r.ping()
+
+    async def close(self) -> None:
+        await self._r.aclose()

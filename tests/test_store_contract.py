@@ -1,0 +1,182 @@
+"""The Store contract: the same test functions against the embedded SQLite store and a real Redis server."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, datetime, time
+
+import pytest
+
+from digest.models import Digest
+from digest.store.base import Store, Subscription
+from digest.store.redis import RedisStore, safe_url
+from digest.store.sqlite import SqliteStore
+
+DAY = date(2026, 2, 13)
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+async def store(request, tmp_path):
+    if request.param == "sqlite":
+        s: Store = SqliteStore(tmp_path / "store.sqlite3")
+    else:
+        s = RedisStore(request.getfixturevalue("redis_url"), prefix=request.getfixturevalue("redis_prefix"))
+    yield s
+    await s.close()
+
+
+@pytest.fixture(scope="module")
+def digest(tmp_path_factory) -> Digest:
+    """The sample day, built offline once."""
+    from digest import pipeline
+    from digest.settings import Settings
+
+    settings = Settings(DIGEST_DATA_DIR=tmp_path_factory.mktemp("var"))  # type: ignore[call-arg]
+
+    async def build() -> Digest:
+        s = SqliteStore(tmp_path_factory.mktemp("build") / "s.sqlite3")
+        try:
+            return (await pipeline.build(settings, s, DAY, source="sample")).digest
+        finally:
+            await s.close()
+
+    return asyncio.run(build())
+
+
+def on(digest: Digest, day: date, lang: str = "ko") -> Digest:
+    return digest.model_copy(update={"date": day, "lang": lang})
+
+
+async def test_a_digest_round_trips_and_latest_follows_the_newest(store, digest):
+    assert await store.find_digest("ko") is None
+    assert await store.latest_date("ko") is None
+    await store.save_digest(digest)
+    await store.save_digest(on(digest, date(2026, 2, 10)))
+    assert await store.get_digest(DAY, "ko") == digest
+    assert await store.find_digest("ko") == digest
+    assert await store.find_digest("ko", date(2026, 2, 10)) == on(digest, date(2026, 2, 10))
+    assert await store.latest_date("ko") == DAY
+    assert await store.list_dates("ko") == [DAY, date(2026, 2, 10)]
+    assert await store.list_dates("en") == []
+    assert await store.get_digest(date(2026, 2, 11), "ko") is None
+
+
+async def test_saving_again_replaces_the_digest_and_readers_see_the_new_one(store, digest):
+    await store.save_digest(digest)
+    assert (await store.find_digest("ko")) == digest  # now cached in process by the Redis backend
+    changed = digest.model_copy(update={"daily_actions": ["something new"]})
+    await store.save_digest(changed)
+    assert (await store.find_digest("ko")).daily_actions == ["something new"]  # type: ignore[union-attr]
+    assert (await store.get_digest(DAY, "ko")).daily_actions == ["something new"]  # type: ignore[union-attr]
+    assert await store.list_dates("ko") == [DAY]
+
+
+async def test_published_ids_covers_the_window_in_any_language(store, digest):
+    await store.save_digest(on(digest, date(2026, 2, 10), "en"))
+    await store.save_digest(on(digest, date(2026, 2, 1)))
+    ids = {i.paper.id for i in digest.items}
+    assert await store.published_ids(date(2026, 2, 13), 7) == ids
+    assert await store.published_ids(date(2026, 2, 10), 7) == set()  # the day itself is not "before"
+    assert await store.published_ids(date(2026, 2, 13), 2) == set()
+
+
+async def test_briefs_round_trip(store, digest):
+    brief = digest.items[0].brief
+    assert await store.get_brief("k1") is None
+    await store.put_brief("k1", brief)
+    assert await store.get_brief("k1") == brief
+
+
+async def test_subscriptions_put_list_move_delete(store):
+    slack = Subscription(platform="slack", chat_id="C1", post_time=time(9, 30), topics=["llm"], team_id="T1")
+    tg = Subscription(platform="telegram", chat_id="-100", lang="en", timezone="UTC")
+    await store.put_subscription(tg)
+    await store.put_subscription(slack)
+    assert await store.get_subscription("slack", "C1") == slack
+    assert await store.list_subscriptions() == [slack, tg]
+    assert await store.list_subscriptions("telegram") == [tg]
+    await store.claim_delivery("telegram", "-100", DAY, "w1", 60)
+    await store.mark_sent("telegram", "-100", DAY, "w1", "m1")
+    assert await store.move_subscription("telegram", "-100", "-1001") is True
+    assert await store.get_subscription("telegram", "-100") is None
+    moved = await store.get_subscription("telegram", "-1001")
+    assert moved == tg.model_copy(update={"chat_id": "-1001"})
+    assert await store.get_delivery("telegram", "-100", DAY) is None
+    row = await store.get_delivery("telegram", "-1001", DAY)
+    assert row is not None and (row.status, row.message_id, row.chat_id) == ("sent", "m1", "-1001")
+    assert [(d.platform, d.chat_id) for d in await store.list_deliveries(DAY)] == [("telegram", "-1001")]
+    assert await store.move_subscription("telegram", "-404", "-405") is False
+    assert await store.delete_subscription("slack", "C1") is True
+    assert await store.delete_subscription("slack", "C1") is False
+    assert await store.list_subscriptions("slack") == []
+
+
+async def test_a_claim_is_exclusive_until_it_expires_and_sent_is_final(store):
+    assert await store.claim_delivery("slack", "C1", DAY, "a", 60) is True
+    assert await store.claim_delivery("slack", "C1", DAY, "b", 60) is False
+    assert await store.claim_delivery("slack", "C1", DAY, "a", 60) is True  # the owner may claim again
+    row = await store.get_delivery("slack", "C1", DAY)
+    assert row is not None and (row.status, row.owner, row.attempts) == ("claimed", "a", 2)
+    assert row.expires_at is not None and row.expires_at > datetime.now(row.expires_at.tzinfo)
+    await store.mark_sent("slack", "C1", DAY, "a", "ts-1")
+    assert await store.claim_delivery("slack", "C1", DAY, "a", 60) is False
+    await store.mark_failed("slack", "C1", DAY, "b", "late failure")  # never downgrades a sent row
+    row = await store.get_delivery("slack", "C1", DAY)
+    assert row is not None and (row.status, row.message_id, row.error, row.expires_at) == ("sent", "ts-1", None, None)
+
+
+async def test_an_expired_claim_is_taken_over_and_a_failed_row_is_retried(store):
+    assert await store.claim_delivery("slack", "C2", DAY, "a", 0.05) is True
+    await asyncio.sleep(0.15)
+    assert await store.claim_delivery("slack", "C2", DAY, "b", 60) is True
+    await store.mark_failed("slack", "C2", DAY, "b", "429")
+    row = await store.get_delivery("slack", "C2", DAY)
+    assert row is not None and (row.status, row.error, row.attempts, row.expires_at) == ("failed", "429", 2, None)
+    assert await store.claim_delivery("slack", "C2", DAY, "c", 60) is True
+    row = await store.get_delivery("slack", "C2", DAY)
+    assert row is not None and (row.status, row.owner, row.attempts, row.error) == ("claimed", "c", 3, "429")
+    assert [d.chat_id for d in await store.list_deliveries(DAY)] == ["C2"]
+    assert await store.list_deliveries(date(2026, 2, 14)) == []
+
+
+async def test_locks_compare_before_they_renew_or_release(store):
+    assert await store.acquire_lock("leader", "t1", 60) is True
+    assert await store.acquire_lock("leader", "t2", 60) is False
+    assert await store.acquire_lock("leader", "t1", 60) is True
+    assert await store.renew_lock("leader", "t2", 60) is False
+    assert await store.renew_lock("leader", "t1", 60) is True
+    assert await store.release_lock("leader", "t2") is False
+    assert await store.release_lock("leader", "t1") is True
+    assert await store.release_lock("leader", "t1") is False
+    assert await store.renew_lock("leader", "t1", 60) is False
+    assert await store.acquire_lock("short", "t1", 0.05) is True
+    await asyncio.sleep(0.15)
+    assert await store.acquire_lock("short", "t2", 60) is True
+
+
+async def test_first_time_is_true_once_per_ttl(store):
+    assert await store.first_time("evt-1", 60) is True
+    assert await store.first_time("evt-1", 60) is False
+    assert await store.first_time("evt-2", 0.05) is True
+    await asyncio.sleep(0.15)
+    assert await store.first_time("evt-2", 60) is True
+
+
+async def test_ping(store):
+    await store.ping()
+
+
+async def test_two_prefixes_share_one_redis_without_seeing_each_other(redis_url, redis_prefix, digest):
+    a, b = RedisStore(redis_url, prefix=redis_prefix + "-a"), RedisStore(redis_url, prefix=redis_prefix + "-b")
+    try:
+        await a.save_digest(digest)
+        assert await b.find_digest("ko") is None
+        assert await a.acquire_lock("leader", "x", 60) and await b.acquire_lock("leader", "y", 60)
+    finally:
+        await a.close()
+        await b.close()
+
+
+def test_the_password_never_appears_in_messages():
+    assert safe_url("redis://user:s3cret@host:6380/0") == "redis://user:***@host:6380/0"
+    assert safe_url("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
