@@ -281,7 +281,7 @@ async def _run_bot(settings: Settings) -> None:
 
     worker = Worker(settings, store, posters, builder=builder)
     tasks = [asyncio.create_task(worker.run(stop), name="scheduler")]
-    for name, coro in listeners(settings, store).items():
+    for name, coro in listeners(settings, store, stop).items():
         tasks.append(asyncio.create_task(_keep_running(name, coro, stop), name=name))
     try:
         await tasks[0]

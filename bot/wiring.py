@@ -6,6 +6,7 @@ A platform is on when its bot token is set.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Coroutine
 from typing import Any
@@ -26,23 +27,21 @@ def make_posters(settings: Settings) -> dict[Platform, Poster]:
 
         posters["slack"] = SlackPoster(web_client(settings), public_url=settings.public_url)
     if settings.telegram_bot_token is not None:
-        telegram = _telegram_poster(settings)
-        if telegram is not None:
-            posters["telegram"] = telegram
+        posters["telegram"] = _telegram_poster(settings)
     return posters
 
 
-def _telegram_poster(settings: Settings) -> Poster | None:
-    # HOOK(issue-6): the Telegram adapter's poster, once its branch is merged.
-    try:
-        from bot.telegram.poster import make_poster  # type: ignore[import-not-found]
-    except ImportError:
-        log.warning("TELEGRAM_BOT_TOKEN is set but this build has no Telegram adapter; Telegram chats are skipped")
-        return None
-    return make_poster(settings)  # type: ignore[no-any-return]
+def _telegram_poster(settings: Settings) -> Poster:
+    """A poster on its own Application bot (with the adapter's flood-control limiter: 30/s overall, 1/s per chat).
+    No store: the fan-out itself counts failures and moves migrated chats, so the poster must not do it too."""
+    from bot.telegram.app import build_application
+    from bot.telegram.poster import TelegramPoster
+
+    app = build_application(settings, None, polling=False)  # type: ignore[arg-type]
+    return TelegramPoster(app.bot, None, tz_name=settings.timezone, public_url=settings.public_url)
 
 
-def listeners(settings: Settings, store: Store) -> dict[str, Coroutine[Any, Any, None]]:
+def listeners(settings: Settings, store: Store, stop: asyncio.Event) -> dict[str, Coroutine[Any, Any, None]]:
     """The long-running listeners of `digestbot run`: Slack Socket Mode (needs SLACK_APP_TOKEN too) and
     Telegram long polling. `digestbot serve` covers the HTTP ways in (Slack events, Telegram webhook)."""
     out: dict[str, Coroutine[Any, Any, None]] = {}
@@ -50,12 +49,8 @@ def listeners(settings: Settings, store: Store) -> dict[str, Coroutine[Any, Any,
         from bot.slack.socket_mode import run_socket_mode
 
         out["slack socket mode"] = run_socket_mode(settings, store)
-    if settings.telegram_bot_token is not None:
-        # HOOK(issue-6): Telegram long polling, once its branch is merged.
-        try:
-            from bot.telegram.polling import run_polling  # type: ignore[import-not-found]
-        except ImportError:
-            pass
-        else:
-            out["telegram polling"] = run_polling(settings, store)
+    if settings.telegram_bot_token is not None and settings.telegram_polling:
+        from bot.telegram.app import run_polling
+
+        out["telegram polling"] = run_polling(settings, store, stop)
     return out

@@ -106,7 +106,10 @@ class Settings(BaseSettings):
     # Digests started per second and at once, per platform (the adapters pace messages within one chat).
     telegram_posts_per_s: float = Field(5.0, gt=0, validation_alias=_env("DIGEST_TELEGRAM_POSTS_PER_S"))
     slack_posts_per_s: float = Field(10.0, gt=0, validation_alias=_env("DIGEST_SLACK_POSTS_PER_S"))
-    delivery_concurrency: int = Field(16, ge=1, le=256, validation_alias=_env("DIGEST_DELIVERY_CONCURRENCY"))
+    # `digestbot run` long-polls Telegram; Telegram allows one poller per bot (409 Conflict otherwise), so
+    # with several `run` processes (or a webhook via `serve`) turn it off on all but one.
+    telegram_polling: bool = Field(True, validation_alias=_env("DIGEST_TELEGRAM_POLLING"))
+    delivery_concurrency: int = Field(32, ge=1, le=256, validation_alias=_env("DIGEST_DELIVERY_CONCURRENCY"))
 
     # Chat platforms
     slack_bot_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_BOT_TOKEN"))
