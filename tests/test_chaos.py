@@ -241,3 +241,9 @@ def test_sigkill_of_the_leader_mid_fan_out_misses_nothing(
     duplicated = {chat for chat, n in counts.items() if n > 1}
     assert duplicated <= in_flight
     assert max(counts.values()) <= 2
+    status = subprocess.run(
+        [DIGESTBOT, "status", "--date", world.day.isoformat()], env=world.env, capture_output=True, check=True
+    ).stdout.decode()
+    (tmp_path / "status.txt").write_text(status)
+    print(status[:1500])
+    assert "chats: 200 — 200 sent" in status
