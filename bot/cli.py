@@ -336,6 +336,170 @@ async def _migrate(settings: Settings, source_path: Path) -> dict[str, int]:
         await target.close()
 
 
+def _now_utc() -> datetime:
+    from datetime import UTC
+
+    return datetime.now(UTC)
+
+
+def _delivery_day(value: str | None, settings: Settings) -> date:
+    """`--date` of post/status: the digest day; by default the one the chats get this morning."""
+    from bot import scheduler
+
+    return parse_day(value, settings) if value else scheduler.edition_day(_now_utc(), settings)
+
+
+@app.command()
+def post(
+    date_: Annotated[
+        str | None, typer.Option("--date", help="digest day (default: the one posted this morning)")
+    ] = None,
+    platform: Annotated[str, typer.Option(help="slack, telegram or all")] = "all",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="show who would get what; post nothing")] = False,
+) -> None:
+    """Post a stored digest now to every subscribed chat not yet served that day (the ledger skips the rest)."""
+    if platform not in ("slack", "telegram", "all"):
+        raise fail(f"--platform {platform!r} is not a platform; use slack, telegram or all", 2)
+    settings = settings_or_exit()
+    day = _delivery_day(date_, settings)
+    code = run(_post(settings, day, None if platform == "all" else platform, dry_run))
+    if code:
+        raise typer.Exit(code)
+
+
+async def _post(settings: Settings, day: date, platform: str | None, dry_run: bool) -> int:
+    from bot import scheduler
+    from bot.delivery import FanOut, skip_reason
+    from bot.leader import process_id
+    from bot.status import chat_status
+    from bot.wiring import make_posters
+
+    store = open_store(settings)
+    try:
+        subs = await store.list_subscriptions(platform)  # type: ignore[arg-type]
+        now = _now_utc()
+        slots = [scheduler.Slot(sub=sub, day=day, at=now) for sub in subs]
+        digests = {lang: await store.get_digest(day, lang) for lang in {s.lang for s in subs} | {settings.lang}}
+        if dry_run:
+            rows = {(r.platform, r.chat_id): r for r in await store.list_deliveries(day)}
+            typer.echo(f"post --date {day}: {len(subs)} subscribed chats" + (f" on {platform}" if platform else ""))
+            for sub in subs:
+                row = rows.get((sub.platform, sub.chat_id))
+                digest = digests.get(sub.lang) or digests.get(settings.lang)
+                if skip_reason(row, now, settings) is not None:
+                    state, detail = chat_status(sub, row, day, now, settings)
+                    what = f"skip ({state}: {detail})"
+                elif digest is None:
+                    what = f"nothing: no digest of {day} stored; run `digestbot build --date {day}`"
+                else:
+                    what = f"would post the {digest.lang} digest of {day} ({len(digest.items)} papers)"
+                typer.echo(f"  {sub.platform:<8} {sub.chat_id:<24} {what}")
+            return 0
+        if not any(digests.values()):
+            typer.echo(
+                f"digestbot: no digest of {day} is stored; build it first: digestbot build --date {day}", err=True
+            )
+            return 1
+        posters = make_posters(settings)
+        missing = sorted({s.platform for s in subs} - set(posters))
+        if missing:
+            progress(f"no poster for {', '.join(missing)} (bot token unset): those chats are skipped")
+        report = await FanOut(settings, store, posters, process_id()).run(slots)
+        typer.echo(report.summary("post"))
+        not_served = ("failed", "unreachable", "no-poster", "no-digest", "in-doubt")
+        return 1 if any(report.results[k] for k in not_served) else 0
+    finally:
+        await store.close()
+
+
+@app.command("run")
+def run_bot() -> None:
+    """Run the bot: the scheduler (builds and morning posts, one leader across processes), Slack Socket Mode and
+    Telegram polling when their tokens are set. Stops cleanly on SIGTERM/SIGINT."""
+    settings = settings_or_exit()
+    run(_run_bot(settings))
+
+
+async def _run_bot(settings: Settings) -> None:
+    import contextlib
+    import logging
+    import signal
+
+    from bot.wiring import listeners, make_posters
+    from bot.worker import Worker
+
+    log = logging.getLogger("bot.run")
+    store = open_store(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    posters = make_posters(settings)
+    if not posters:
+        log.warning("no SLACK_BOT_TOKEN or TELEGRAM_BOT_TOKEN: digests are built but posted nowhere")
+    client = make_client(settings)
+    summarizer = BriefSummarizer(settings, store, client)
+
+    async def builder(day: date, lang: Any) -> Any:
+        result = await pipeline.build(
+            settings, store, day, source=settings.build_source, lang=lang, summarizer=summarizer
+        )
+        return result.digest
+
+    worker = Worker(settings, store, posters, builder=builder)
+    tasks = [asyncio.create_task(worker.run(stop), name="scheduler")]
+    for name, coro in listeners(settings, store, stop).items():
+        tasks.append(asyncio.create_task(_keep_running(name, coro, stop), name=name))
+    try:
+        await tasks[0]
+    finally:
+        stop.set()
+        for task in tasks[1:]:
+            task.cancel()
+        await asyncio.gather(*tasks[1:], return_exceptions=True)
+        if client is not None:
+            await client.close()
+        await store.close()
+
+
+async def _keep_running(name: str, coro: Coroutine[Any, Any, None], stop: asyncio.Event) -> None:
+    """A listener that dies is logged; the scheduler (the morning post) keeps going without it."""
+    import logging
+
+    try:
+        await coro
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        logging.getLogger("bot.run").exception("%s stopped; the scheduler keeps running", name)
+
+
+@app.command()
+def status(
+    date_: Annotated[
+        str | None, typer.Option("--date", help="digest day (default: the one posted this morning)")
+    ] = None,
+) -> None:
+    """For this morning's digest: built or not, which chats were served, which are pending, which failed and why."""
+    from bot.status import day_status, render
+
+    settings = settings_or_exit()
+    day = _delivery_day(date_, settings)
+
+    async def go() -> str:
+        store = open_store(settings)
+        try:
+            return render(await day_status(store, settings, day), settings)
+        finally:
+            await store.close()
+
+    try:
+        typer.echo(run(go()), nl=False)
+    except StoreUnavailable as exc:
+        raise fail(f"the store is unavailable: {exc}") from None
+
+
 def main() -> None:
     try:
         app()

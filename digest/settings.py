@@ -89,6 +89,31 @@ class Settings(BaseSettings):
     lang: Literal["ko", "en"] = Field("ko", validation_alias=_env("DIGEST_LANG"))
     public_url: str | None = Field(None, validation_alias=_env("DIGEST_PUBLIC_URL"))
 
+    # Morning delivery (bot/scheduler, bot/delivery): see README "Morning delivery"
+    build_source: Literal["auto", "huggingface", "arxiv", "sample"] = Field(
+        "auto", validation_alias=_env("DIGEST_SOURCE")
+    )
+    build_lead_minutes: float = Field(30.0, ge=0, le=720, validation_alias=_env("DIGEST_BUILD_LEAD_MINUTES"))
+    # A chat whose post time passed less than this long ago is still served (restarts, outages); later it is missed.
+    catchup_hours: float = Field(3.0, ge=0, le=23, validation_alias=_env("DIGEST_CATCHUP_HOURS"))
+    # What to do with a chat whose sender died between claiming and recording the post (see README).
+    delivery_mode: Literal["at-least-once", "at-most-once"] = Field(
+        "at-least-once", validation_alias=_env("DIGEST_DELIVERY_MODE")
+    )
+    claim_ttl_s: float = Field(300.0, gt=0, validation_alias=_env("DIGEST_CLAIM_TTL"))
+    leader_ttl_s: float = Field(30.0, gt=0, validation_alias=_env("DIGEST_LEADER_TTL"))
+    scheduler_tick_s: float = Field(30.0, gt=0, le=3600, validation_alias=_env("DIGEST_TICK"))
+    delivery_retries: int = Field(3, ge=0, le=10, validation_alias=_env("DIGEST_DELIVERY_RETRIES"))
+    delivery_backoff_s: float = Field(2.0, ge=0, validation_alias=_env("DIGEST_DELIVERY_BACKOFF"))
+    max_chat_failures: int = Field(3, ge=1, le=100, validation_alias=_env("DIGEST_MAX_CHAT_FAILURES"))
+    # Digests started per second and at once, per platform (the adapters pace messages within one chat).
+    telegram_posts_per_s: float = Field(5.0, gt=0, validation_alias=_env("DIGEST_TELEGRAM_POSTS_PER_S"))
+    slack_posts_per_s: float = Field(10.0, gt=0, validation_alias=_env("DIGEST_SLACK_POSTS_PER_S"))
+    # `digestbot run` long-polls Telegram; Telegram allows one poller per bot (409 Conflict otherwise), so
+    # with several `run` processes (or a webhook via `serve`) turn it off on all but one.
+    telegram_polling: bool = Field(True, validation_alias=_env("DIGEST_TELEGRAM_POLLING"))
+    delivery_concurrency: int = Field(32, ge=1, le=256, validation_alias=_env("DIGEST_DELIVERY_CONCURRENCY"))
+
     # Chat platforms
     slack_bot_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_BOT_TOKEN"))
     slack_app_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_APP_TOKEN"))

@@ -280,7 +280,8 @@ def test_served_over_real_http_beside_healthz(archive: Path) -> None:
         ServerThread(create_app(archive_settings(archive), store)) as server,
         httpx.Client(base_url=server.url) as http,
     ):
-        assert http.get("/healthz").json() == {"ok": True}
+        health = http.get("/healthz").json()
+        assert health["ok"] is True and health["last_build"]["date"] == "2026-02-13"
         page = http.get("/d/2026-02-13")
         assert page.status_code == 200 and "DeepGen 1.0" in page.text
         assert http.head("/d/2026-02-13").status_code == 200

@@ -6,6 +6,7 @@ BEGIN IMMEDIATE transaction, so claims and locks are exclusive across processes,
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from collections.abc import AsyncIterator
@@ -45,6 +46,8 @@ class SqliteStore:
         self.path = path
         self.prefix = prefix  # one file per deployment already; kept for the lock and once-key names
         self._db: aiosqlite.Connection | None = None
+        # One connection per store: concurrent tasks (a fan-out) must not nest BEGIN IMMEDIATE on it.
+        self._write_lock = asyncio.Lock()
 
     async def _conn(self) -> aiosqlite.Connection:
         if self._db is None:
@@ -63,14 +66,15 @@ class SqliteStore:
     async def _write(self) -> AsyncIterator[aiosqlite.Connection]:
         """An exclusive write transaction (BEGIN IMMEDIATE): read-check-write is atomic across processes."""
         db = await self._conn()
-        await db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            await db.execute("ROLLBACK")
-            raise
-        else:
-            await db.execute("COMMIT")
+        async with self._write_lock:
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                await db.execute("ROLLBACK")
+                raise
+            else:
+                await db.execute("COMMIT")
 
     async def _one(self, sql: str, args: tuple[object, ...]) -> tuple[object, ...] | None:
         db = await self._conn()
