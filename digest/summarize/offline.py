@@ -78,7 +78,8 @@ def digest_parts(items: list[Item], lang: Lang) -> DigestParts:
         Highlight(
             rank=item.rank,
             headline=short_title(item.paper.title),
-            keywords=(item.paper.ai_keywords or item.brief.tags)[:3],
+            # An LLM brief's tags are curated and in the digest's language; otherwise HF's keywords say more.
+            keywords=(item.brief.tags if item.brief.origin == "llm" else item.paper.ai_keywords or item.brief.tags)[:3],
         )
         for item in items
     ]
