@@ -28,6 +28,7 @@ from bot.telegram.poster import (
 from digest.models import Lang
 from digest.settings import Settings
 from digest.store.base import Store, StoreUnavailable, Subscription
+from digest.topics import parse_topics
 
 log = logging.getLogger(__name__)
 
@@ -259,8 +260,7 @@ def apply_setting(sub: Subscription, key: str, value: str) -> str | None:
             return f"'{value}': ko or en, e.g. /settings lang en"
         sub.lang = value.strip().lower()  # type: ignore[assignment]
     elif key in ("topics", "topic", "주제"):
-        words = [w.strip().lower() for w in value.replace(",", " ").split() if w.strip()]
-        sub.topics = [] if words in ([], ["all"], ["off"], ["전체"]) else words[:20]
+        sub.topics = parse_topics(value)  # commas separate topics ("reinforcement learning, audio"), else spaces
     else:
         return f"'{key}': one of time, timezone, lang, topics"
     return None
