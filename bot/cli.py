@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import sys
+import time
 from collections.abc import Coroutine
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from bot import metrics
 from bot.commands.engine import answer
 from bot.commands.plain import reply_to_text
 from bot.commands.reply import Reply
@@ -105,15 +107,23 @@ async def _build(
     try:
         await _flush_pending(settings, store)
         summarizer = BriefSummarizer(settings, store, client)
-        return await pipeline.build(
-            settings,
-            store,
-            day,
-            source=source,
-            lang=lang,
-            summarizer=summarizer,
-            progress=progress,  # type: ignore[arg-type]
-        )
+        started = time.monotonic()
+        try:
+            result = await pipeline.build(
+                settings,
+                store,
+                day,
+                source=source,
+                lang=lang,
+                summarizer=summarizer,
+                progress=progress,  # type: ignore[arg-type]
+            )
+        except pipeline.BuildFailed:
+            metrics.BUILDS.labels("failed").inc()
+            raise
+        usage = result.digest.usage  # counted in /metrics when PROMETHEUS_MULTIPROC_DIR is shared with serve
+        metrics.build_done(usage.input_tokens, usage.output_tokens, time.monotonic() - started)
+        return result
     finally:
         if client is not None:
             await client.close()

@@ -35,6 +35,7 @@ from digest.models import Digest, Lang
 from digest.settings import Settings
 from digest.store import Store, StoreUnavailable
 from digest.store.base import Delivery, Platform
+from digest.topics import for_topics
 
 log = logging.getLogger(__name__)
 
@@ -179,6 +180,7 @@ class FanOut:
         digest = await self.digest_for(slot.day, slot.sub.lang)
         if digest is None:
             return "no-digest"
+        digest = for_topics(digest, slot.sub.topics)  # a chat with topics gets only the papers matching them
         pace = self.pace[slot.sub.platform]
         async with pace.slots:
             if self.stop.is_set():

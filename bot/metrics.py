@@ -18,7 +18,12 @@ POSTS_SENT = Counter("digest_posts_sent", "Morning posts accepted by the platfor
 POSTS_FAILED = Counter(
     "digest_posts_failed", "Morning post attempts that failed", ["platform", "kind"], registry=REGISTRY
 )
-COMMANDS_ANSWERED = Counter("digest_commands_answered", "Commands answered", ["platform"], registry=REGISTRY)
+COMMANDS_ANSWERED = Counter(
+    "digest_commands_answered",
+    "Follow-ups answered (commands, buttons, mentions) by reply kind: answer, error, help, unavailable",
+    ["platform", "kind"],
+    registry=REGISTRY,
+)
 LLM_TOKENS = Counter("digest_llm_tokens", "LLM tokens spent by builds", ["direction"], registry=REGISTRY)
 BUILDS = Counter("digest_builds", "Digest builds", ["outcome"], registry=REGISTRY)
 BUILD_SECONDS = Histogram(
@@ -27,6 +32,19 @@ BUILD_SECONDS = Histogram(
     buckets=(1, 5, 15, 30, 60, 120, 300, 600, 1200),
     registry=REGISTRY,
 )
+
+
+def command_answered(platform: str, kind: str) -> None:
+    """One follow-up answered; each adapter calls this where it sends the reply (bot/commands stays platform-free)."""
+    COMMANDS_ANSWERED.labels(platform, kind).inc()
+
+
+def build_done(input_tokens: int, output_tokens: int, seconds: float) -> None:
+    """A stored build, from `digestbot run`'s scheduler or `digestbot build`/`demo`."""
+    BUILDS.labels("ok").inc()
+    BUILD_SECONDS.observe(seconds)
+    LLM_TOKENS.labels("input").inc(input_tokens)
+    LLM_TOKENS.labels("output").inc(output_tokens)
 
 
 def exposition() -> bytes:

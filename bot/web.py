@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -11,6 +15,8 @@ from bot import webpages
 from bot.slack.http import slack_routes
 from digest.settings import Settings
 from digest.store import Store
+
+log = logging.getLogger(__name__)
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -31,14 +37,42 @@ async def metrics_endpoint(request: Request) -> Response:
     return Response(text, media_type=CONTENT_TYPE_LATEST)
 
 
+class Closers:
+    """What the adapters opened, closed when the server stops (newest first), then the store: the app's lifespan."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.closers: list[Callable[[], Awaitable[None]]] = []
+
+    def add(self, close: Callable[[], Awaitable[None]]) -> None:
+        self.closers.append(close)
+
+    async def _close_store(self) -> None:
+        await self.store.close()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            for close in [*reversed(self.closers), self._close_store]:
+                try:
+                    await close()
+                except Exception:  # one failing close must not keep the others open
+                    log.exception("shutdown: %s failed", getattr(close, "__qualname__", close))
+
+
 def create_app(settings: Settings, store: Store) -> Starlette:
-    """One app for every HTTP entry point; each adapter contributes its routes here, in one place."""
+    """One app for every HTTP entry point; each adapter contributes its routes here, in one place, and registers
+    what it must close on shutdown (`closers.add`). The app owns `store` and closes it when the server stops.
+    The Slack side holds no session: its AsyncWebClient opens one per request and closes it."""
     from bot.telegram import webhook as telegram_webhook
 
+    closers = Closers(store)
     routes: list[BaseRoute] = [Route("/healthz", healthz), Route("/metrics", metrics_endpoint)]
     routes += slack_routes(settings, store)
-    routes += telegram_webhook.routes(settings, store)
-    app = Starlette(routes=routes)
+    routes += telegram_webhook.routes(settings, store, on_shutdown=closers.add)
+    app = Starlette(routes=routes, lifespan=closers.lifespan)
     app.state.settings = settings
     app.state.store = store
     webpages.install(app)  # /, /d/<date>, /feed.xml, /static and the friendly 404/500 pages

@@ -136,10 +136,7 @@ class Worker:
             self._build_failed[(day, lang)] = time.monotonic()
             log.error("build of %s (%s) failed, retrying in %.0fs: %s", day, lang, BUILD_RETRY_S, exc)
             return False
-        metrics.BUILDS.labels("ok").inc()
-        metrics.BUILD_SECONDS.observe(time.monotonic() - started)
-        metrics.LLM_TOKENS.labels("input").inc(digest.usage.input_tokens)
-        metrics.LLM_TOKENS.labels("output").inc(digest.usage.output_tokens)
+        metrics.build_done(digest.usage.input_tokens, digest.usage.output_tokens, time.monotonic() - started)
         log.info("built the digest of %s (%s): %d papers in %.1fs", day, lang, len(digest.items),
                  time.monotonic() - started)  # fmt: skip
         return True

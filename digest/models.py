@@ -127,6 +127,13 @@ class Usage(BaseModel):
     cost_usd: float = 0.0
 
 
+class TopicFilter(BaseModel):
+    """Set on the copy of a digest made for a chat with topics (digest.topics.for_topics); never stored."""
+
+    topics: list[str]
+    total: int  # papers in the full digest
+
+
 class Digest(BaseModel):
     date: date
     lang: Lang = "ko"
@@ -139,6 +146,8 @@ class Digest(BaseModel):
     # Why the digest is not a plain top-k of its own day: empty day, fallback day, source down, budget.
     notes: list[str] = Field(default_factory=list)
     papers_day: date | None = None  # the day whose papers are shown, when a fallback was used
+    # Only on a chat's topic-filtered copy, for the renderers; excluded from JSON, so never stored or archived.
+    topic_filter: TopicFilter | None = Field(default=None, exclude=True)
 
     def item(self, rank: int) -> Item | None:
         return next((i for i in self.items if i.rank == rank), None)

@@ -1,4 +1,5 @@
-"""Subscribing a chat to the morning post: parse "08:30 Asia/Seoul en" / "off" / "status", store, answer a Reply.
+"""Subscribing a chat to the morning post: parse "08:30 Asia/Seoul en" / "topics RL, audio" / "off" / "status",
+store, answer a Reply.
 
 Platform-neutral: the Slack (and Telegram) adapters check who may do it, then call `subscribe`.
 """
@@ -14,27 +15,33 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.commands.reply import Part, Reply
 from digest.models import Lang
 from digest.store.base import Platform, Store, Subscription
+from digest.topics import parse_topics
 
 Action = Literal["subscribe", "unsubscribe", "status"]
 
 _OFF = {"off", "stop", "unsubscribe", "cancel", "해지", "취소", "중지"}
 _STATUS = {"status", "show", "상태", "확인"}
+_TOPICS = {"topics", "topic", "주제"}
 _TIME = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
 
 _COPY: dict[Lang, dict[str, str]] = {
     "ko": {
-        "example": "예: `{cmd} 08:30 Asia/Seoul ko` · 해지: `{cmd} off` · 확인: `{cmd} status`",
-        "bad": "'{word}'을(를) 알 수 없습니다. 시각(HH:MM), 시간대(예: Asia/Seoul), 언어(ko|en)를 적어 주세요.",
+        "example": "예: `{cmd} 08:30 Asia/Seoul ko` · 주제: `{cmd} topics RL, audio` · 해지: `{cmd} off` · 확인: `{cmd} status`",
+        "bad": "'{word}'을(를) 알 수 없습니다. 시각(HH:MM), 시간대(예: Asia/Seoul), 언어(ko|en), 또는 `topics` 뒤에 주제를 적어 주세요.",
         "subscribed": "이 채널은 매일 {time} ({tz})에 {lang} 다이제스트를 받습니다.",
+        "topics": "주제: {topics} (Top 5 중 이 주제에 맞는 논문만 받습니다. 전체 보기: `/digest` · 해제: `{cmd} topics off`)",
+        "no_topics": "주제: 전체 (특정 주제만 받으려면 `{cmd} topics RL, audio`)",
         "unsubscribed": "이 채널의 아침 다이제스트 구독을 해지했습니다.",
         "not_subscribed": "이 채널은 아침 다이제스트를 구독하고 있지 않습니다.",
         "title": "📬 아침 다이제스트 구독",
         "refused": "채널 구독 설정은 워크스페이스 관리자나 지정된 사용자만 바꿀 수 있습니다. 관리자에게 부탁해 주세요.",
     },
     "en": {
-        "example": "e.g. `{cmd} 08:30 Asia/Seoul en` · stop: `{cmd} off` · check: `{cmd} status`",
-        "bad": "'{word}' is not understood. Give a time (HH:MM), a timezone (e.g. Asia/Seoul) and/or a language (ko|en).",
+        "example": "e.g. `{cmd} 08:30 Asia/Seoul en` · topics: `{cmd} topics RL, audio` · stop: `{cmd} off` · check: `{cmd} status`",
+        "bad": "'{word}' is not understood. Give a time (HH:MM), a timezone (e.g. Asia/Seoul), a language (ko|en) and/or `topics` followed by topics.",
         "subscribed": "This channel gets the {lang} digest every day at {time} ({tz}).",
+        "topics": "Topics: {topics} (only the top-5 papers matching them; full digest: `/digest` · clear: `{cmd} topics off`)",
+        "no_topics": "Topics: all (to get only some: `{cmd} topics RL, audio`)",
         "unsubscribed": "This channel no longer gets the morning digest.",
         "not_subscribed": "This channel is not subscribed to the morning digest.",
         "title": "📬 Morning digest subscription",
@@ -49,6 +56,7 @@ class SubscribeRequest:
     post_time: time | None = None
     timezone: str | None = None
     lang: Lang | None = None
+    topics: list[str] | None = None  # None: unchanged; []: every paper
 
 
 class BadRequest(ValueError):
@@ -58,8 +66,16 @@ class BadRequest(ValueError):
 
 
 def parse(text: str) -> SubscribeRequest:
-    """Words in any order; raises BadRequest naming the first word that is none of time, timezone, lang, off, status."""
+    """Words in any order, then optionally `topics ...` (the rest of the text: "RL, audio", or "off" to clear);
+    raises BadRequest naming the first word that is none of time, timezone, lang, topics, off, status."""
     words = text.split()
+    topics: list[str] | None = None
+    at = next((n for n, word in enumerate(words) if word.lower() in _TOPICS), None)
+    if at is not None:
+        if at + 1 == len(words):
+            raise BadRequest(words[at])  # "topics" and nothing after it: say how, rather than clear them
+        topics = parse_topics(" ".join(words[at + 1 :]))
+        words = words[:at]
     if len(words) == 1 and words[0].lower() in _OFF:
         return SubscribeRequest("unsubscribe")
     if len(words) == 1 and words[0].lower() in _STATUS:
@@ -81,7 +97,7 @@ def parse(text: str) -> SubscribeRequest:
             timezone = word
         else:
             raise BadRequest(word)
-    return SubscribeRequest("subscribe", post_time, timezone, lang)
+    return SubscribeRequest("subscribe", post_time, timezone, lang, topics)
 
 
 def usage(lang: Lang, command: str, problem: str | None = None) -> Reply:
@@ -127,7 +143,7 @@ async def subscribe(
     if request.action == "status":
         if current is None:
             return _said(lang, copy["not_subscribed"], command)
-        return _said(lang, _describe(current, default_time, default_timezone), command)
+        return _said(lang, _describe(current, default_time, default_timezone, command), command)
     sub = (current or Subscription(platform=platform, chat_id=chat_id, lang=lang)).model_copy()
     sub.team_id = team_id or sub.team_id
     sub.created_by = sub.created_by or user_id
@@ -139,14 +155,19 @@ async def subscribe(
         sub.timezone = request.timezone
     if request.lang is not None:
         sub.lang = request.lang
+    if request.topics is not None:
+        sub.topics = request.topics
     await store.put_subscription(sub)
-    return _said(lang, _describe(sub, default_time, default_timezone), command)
+    return _said(lang, _describe(sub, default_time, default_timezone, command), command)
 
 
-def _describe(sub: Subscription, default_time: time, default_timezone: str) -> str:
+def _describe(sub: Subscription, default_time: time, default_timezone: str, command: str) -> str:
     copy = _COPY[sub.lang]
     at = (sub.post_time or default_time).strftime("%H:%M")
-    return copy["subscribed"].format(time=at, tz=sub.timezone or default_timezone, lang=sub.lang)
+    said = copy["subscribed"].format(time=at, tz=sub.timezone or default_timezone, lang=sub.lang)
+    if sub.topics:
+        return said + " " + copy["topics"].format(topics=", ".join(sub.topics), cmd=command)
+    return said + " " + copy["no_topics"].format(cmd=command)
 
 
 def _said(lang: Lang, message: str, command: str) -> Reply:

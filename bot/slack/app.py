@@ -16,6 +16,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import metrics
 from bot.commands import engine
 from bot.commands.reply import Reply
 from bot.slack.blocks import Message, reply_to_blocks
@@ -60,6 +61,7 @@ class SlackDeps:
         except Exception:
             log.exception("slack: answering %r failed", text[:80])
             reply = Reply(kind="unavailable", title=_UNAVAILABLE[lang], footer="/paper 3 risks")
+        metrics.command_answered("slack", reply.kind)
         return reply_to_blocks(reply)
 
 

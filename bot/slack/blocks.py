@@ -37,6 +37,9 @@ _COPY: dict[Lang, dict[str, str]] = {
         "empty": "오늘은 소개할 논문이 없습니다.",
         "brief": "{rank}. {title} — 전체 브리프",
         "actions": "오늘의 실무 액션",
+        "title_topics": "📰 {date} Daily Papers: Top {total} 중 관심 주제 {count}편",
+        "topics": "🔎 주제: {topics} · 전체 보기: `/digest` · 주제 해제: `/digest-subscribe topics off`",
+        "no_match": "오늘의 논문 {total}편 중 주제({topics})에 맞는 논문이 없습니다.",
     },
     "en": {
         "title": "📰 {date} Daily Papers (Top {count})",
@@ -46,6 +49,9 @@ _COPY: dict[Lang, dict[str, str]] = {
         "empty": "No papers to show today.",
         "brief": "{rank}. {title} — full brief",
         "actions": "Actions for today",
+        "title_topics": "📰 {date} Daily Papers: {count} of the top {total} match your topics",
+        "topics": "🔎 Topics: {topics} · full digest: `/digest` · clear topics: `/digest-subscribe topics off`",
+        "no_match": "None of today's {total} papers matched your topics ({topics}).",
     },
 }
 
@@ -217,14 +223,26 @@ def _paper_blocks(digest: Digest, item: Item, public_url: str | None) -> list[Bl
     ]
 
 
+def _title(digest: Digest) -> str:
+    """ "Top 5", or for a chat with topics (digest.topics.for_topics) how many of the five match."""
+    copy, view = _COPY[digest.lang], digest.topic_filter
+    if view is None:
+        return copy["title"].format(date=digest.date.isoformat(), count=len(digest.items))
+    return copy["title_topics"].format(date=digest.date.isoformat(), count=len(digest.items), total=view.total)
+
+
 def digest_message(digest: Digest, public_url: str | None = None) -> Message:
     """The parent message of the morning post: header, then per paper its link, one-liner, meta and buttons."""
-    copy = _COPY[digest.lang]
-    title = copy["title"].format(date=digest.date.isoformat(), count=len(digest.items))
+    copy, view = _COPY[digest.lang], digest.topic_filter
+    title = _title(digest)
     blocks: list[Block] = [{"type": "header", "text": plain(title, MAX_HEADER_TEXT)}]
+    if view is not None:
+        blocks.append(_context(copy["topics"].format(topics=escape(", ".join(view.topics)))))
     if digest.notes:
         blocks.append(_context(*(f"⚠️ {escape(n)}" for n in digest.notes)))
-    if not digest.items:
+    if not digest.items and view is not None and view.total:
+        blocks += mrkdwn_sections(escape(copy["no_match"].format(total=view.total, topics=", ".join(view.topics))))
+    elif not digest.items:
         blocks += mrkdwn_sections(escape(copy["empty"]))
     for item in digest.items:
         blocks += [{"type": "divider"}, *_paper_blocks(digest, item, public_url)]
@@ -263,7 +281,7 @@ def brief_message(item: Item, lang: Lang) -> Message:
 def short_digest_text(digest: Digest, public_url: str | None = None) -> str:
     """The shorter form when Slack refuses the blocks (msg_too_long, invalid_blocks): mrkdwn text only."""
     copy = _COPY[digest.lang]
-    lines = [f"*{escape(copy['title'].format(date=digest.date.isoformat(), count=len(digest.items)))}*"]
+    lines = [f"*{escape(_title(digest))}*"]
     for item in digest.items:
         lines.append(f"{item.rank}. {link(item.paper.url, truncate(item.paper.title, 150))}")
         lines.append(f"    {escape(truncate(one_line(item.brief.one_liner), 200))}")

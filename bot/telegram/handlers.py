@@ -15,6 +15,7 @@ from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
+from bot import metrics
 from bot.commands.reply import Part, Reply
 from bot.telegram.html import Piece, copy, paginate, paper_blocks, reply_pieces, section_blocks
 from bot.telegram.poster import (
@@ -28,6 +29,7 @@ from bot.telegram.poster import (
 from digest.models import Lang
 from digest.settings import Settings
 from digest.store.base import Store, StoreUnavailable, Subscription
+from digest.topics import parse_topics
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +73,7 @@ async def _send(context: ContextTypes.DEFAULT_TYPE, update: Update, reply: Reply
     if chat is None:
         return
     reply_to = message.message_id if message is not None and chat.type != Chat.PRIVATE else None
+    metrics.command_answered("telegram", reply.kind)  # every command's reply goes out here
     await send_pieces(context.bot, chat.id, reply_pieces(reply), link_preview=NO_PREVIEW, reply_to=reply_to)
 
 
@@ -259,8 +262,7 @@ def apply_setting(sub: Subscription, key: str, value: str) -> str | None:
             return f"'{value}': ko or en, e.g. /settings lang en"
         sub.lang = value.strip().lower()  # type: ignore[assignment]
     elif key in ("topics", "topic", "주제"):
-        words = [w.strip().lower() for w in value.replace(",", " ").split() if w.strip()]
-        sub.topics = [] if words in ([], ["all"], ["off"], ["전체"]) else words[:20]
+        sub.topics = parse_topics(value)  # commas separate topics ("reinforcement learning, audio"), else spaces
     else:
         return f"'{key}': one of time, timezone, lang, topics"
     return None
@@ -317,13 +319,14 @@ async def on_section(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     if query is None:
         return
     alert: str | None = None
+    kind = "answer"
     try:
         d = deps(context)
         request = SectionRequest.parse(query.data)
         digest = await d.store.get_digest(request.day, request.lang) if request else None
         item = digest.item(request.rank) if digest and request else None
         if request is None or item is None:
-            alert = copy(request.lang if request else d.settings.lang, "gone")
+            alert, kind = copy(request.lang if request else d.settings.lang, "gone"), "error"
             return
         if request.key == "summary":
             blocks = paper_blocks(item, request.lang, request.day, d.settings.public_url)
@@ -337,8 +340,9 @@ async def on_section(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         elif message is not None:
             await send_pieces(context.bot, message.chat.id, pieces, reply_to=message.message_id)
     except StoreUnavailable:
-        alert = "⏳ store unavailable, try again shortly"
+        alert, kind = "⏳ store unavailable, try again shortly", "unavailable"
     finally:
+        metrics.command_answered("telegram", kind)
         try:
             await query.answer(alert, show_alert=alert is not None)
         except TelegramError as exc:  # the query expired (older than ~15 min); nothing to show any more

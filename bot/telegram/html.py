@@ -182,6 +182,9 @@ _COPY: dict[Lang, dict[str, str]] = {
         "hint": "각 논문의 버튼으로 섹션을 펼치거나 /paper 3 risks 처럼 물어보세요.",
         "full": "전체 보기",
         "gone": "이 다이제스트는 더 이상 저장되어 있지 않습니다. /digest 로 최신 것을 보세요.",
+        "title_topics": "📚 {date} AI 논문 Top {total} 중 관심 주제 {count}편",
+        "topics": "🔎 주제: {topics} · 전체 보기: /digest · 주제 해제: /settings topics off",
+        "no_match": "오늘의 논문 {total}편 중 주제({topics})에 맞는 논문이 없습니다.",
     },
     "en": {
         "title": "📚 Top {count} AI papers of {date}",
@@ -192,6 +195,9 @@ _COPY: dict[Lang, dict[str, str]] = {
         "hint": "Open a section with the buttons under each paper, or ask e.g. /paper 3 risks.",
         "full": "Full view",
         "gone": "This digest is no longer stored. Try /digest for the latest one.",
+        "title_topics": "📚 {count} of the top {total} AI papers of {date} match your topics",
+        "topics": "🔎 Topics: {topics} · full digest: /digest · clear topics: /settings topics off",
+        "no_match": "None of today's {total} papers matched your topics ({topics}).",
     },
 }
 
@@ -208,16 +214,24 @@ def header_blocks(digest: Digest, tz_name: str = "Asia/Seoul") -> list[Block]:
         for s in digest.sources
     )
     meta = c["generated"].format(time=digest.generated_at.strftime("%Y-%m-%d %H:%M"), tz=tz_label)
-    top: Block = [[b(c["title"].format(date=digest.date.isoformat(), count=len(digest.items)))]]
+    title = c["title"].format(date=digest.date.isoformat(), count=len(digest.items))
+    view = digest.topic_filter
+    if view is not None:
+        title = c["title_topics"].format(date=digest.date.isoformat(), count=len(digest.items), total=view.total)
+    top: Block = [[b(title)]]
     top.append([i(" · ".join(x for x in (meta, sources) if x))])
     if digest.papers_day:
         top.append([Span("ℹ️ " + c["papers_day"].format(day=digest.papers_day.isoformat()))])
     top += [[Span(f"⚠️ {one_line(note)}")] for note in digest.notes]
+    if view is not None:
+        top.append([Span(c["topics"].format(topics=", ".join(view.topics)))])
     blocks = [top]
     index: Block = []
     for item in digest.items:
         index.append([b(f"{item.rank}. "), link(item.paper.title, item.paper.url), Span(f" · 👍 {item.paper.upvotes}")])
         index.append([Span(f"   {item.brief.one_liner and one_line(item.brief.one_liner)}")])
+    if not index and view is not None and view.total:
+        index = [[Span(c["no_match"].format(total=view.total, topics=", ".join(view.topics)))]]
     blocks.append(index or [[Span(c["empty"])]])
     if digest.daily_actions:
         actions: Block = [[b(c["actions"].format(count=len(digest.daily_actions)))]]

@@ -6,6 +6,7 @@ import asyncio
 import hmac
 import json
 import logging
+from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -62,8 +63,11 @@ class TelegramWebhook:
         return JSONResponse({"ok": True})
 
     async def close(self) -> None:
-        if self._app is not None:
-            await self._app.shutdown()
+        """Shut the Application down (its bot's HTTP connections) if an update ever built it."""
+        async with self._lock:
+            app, self._app = self._app, None
+        if app is not None:
+            await app.shutdown()
 
 
 async def set_webhook(settings: Settings, store: Store, url: str) -> None:
@@ -80,9 +84,14 @@ async def set_webhook(settings: Settings, store: Store, url: str) -> None:
         await register_commands(app.bot, settings.lang)
 
 
-def routes(settings: Settings, store: Store) -> list[BaseRoute]:
-    """The webhook route when a bot token is configured; none otherwise."""
+def routes(
+    settings: Settings, store: Store, on_shutdown: Callable[[Callable[[], Awaitable[None]]], None] | None = None
+) -> list[BaseRoute]:
+    """The webhook route when a bot token is configured; none otherwise. `on_shutdown` registers what the
+    server must close when it stops (the Application, built on the first update)."""
     if settings.telegram_bot_token is None:
         return []
     hook = TelegramWebhook(settings, store)
+    if on_shutdown is not None:
+        on_shutdown(hook.close)
     return [Route("/telegram/webhook", hook.handle, methods=["POST"])]

@@ -10,6 +10,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import metrics
 from bot.commands import subscribe
 from bot.slack.app import SlackDeps
 from bot.slack.blocks import Message, reply_to_blocks
@@ -72,6 +73,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         except Exception:
             log.exception("slack: %s failed", SUBSCRIBE_COMMAND)
             reply = subscribe.usage(lang, SUBSCRIBE_COMMAND, "⚠️")
+        metrics.command_answered("slack", reply.kind)
         await _respond(respond, reply_to_blocks(reply), "ephemeral")
 
 
