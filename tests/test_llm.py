@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
 from digest import pipeline, select
 from digest.models import Paper
 from digest.sources import sample
+from digest.store import StoreUnavailable
 from digest.store.sqlite import SqliteStore
 from digest.summarize.golden import golden_papers
 from digest.summarize.llm import BriefSummarizer, load_prompt, make_client
@@ -58,10 +59,10 @@ async def summarize(settings, store, items, lang="ko", previous=None):
         await client.close()
 
 
-async def build(settings, store, day=DAY, lang=None):
+async def build(settings, store, day=DAY, lang=None, now=None):
     client = make_client(settings)
     try:
-        summarizer = BriefSummarizer(settings, store, client)
+        summarizer = BriefSummarizer(settings, store, client, now=now)
         return await pipeline.build(settings, store, day, source="sample", lang=lang, summarizer=summarizer)
     finally:
         if client is not None:
@@ -234,6 +235,78 @@ async def test_the_budget_stops_calls_and_the_digest_says_so(llm_settings, fake_
     assert result.digest.usage.llm_calls == llm  # the digest-level call did not fit either
     assert 0 < result.digest.usage.cost_usd <= 0.008
     assert any(f"LLM 예산($0.01)에 도달해 {5 - llm}편은" in n for n in result.digest.notes)
+
+
+def at(utc: str):
+    """A clock for the budget: that instant, whatever the time is when the test runs."""
+    instant = datetime.fromisoformat(utc).replace(tzinfo=UTC)
+    return lambda: instant
+
+
+async def test_two_builds_on_one_day_share_the_daily_budget(llm_settings, fake_openai, store):
+    # A call costs about $0.002 and reserves about $0.0065: the Korean build (six calls, $0.0105) fits $0.02,
+    # and the English build of the same day has only the rest: two or so calls, not a budget of its own.
+    settings = llm_settings(daily_budget_usd=0.02, llm_concurrency=1)
+    clock = at("2026-02-14T00:30:00")  # 09:30 on 2026-02-14 in Asia/Seoul
+    first = await build(settings, store, now=clock)
+    assert [i.brief.origin for i in first.digest.items] == ["llm"] * 5 and first.digest.notes == []
+    assert await store.get_spend(date(2026, 2, 14)) == pytest.approx(first.digest.usage.cost_usd, abs=1e-6)
+
+    second = await build(settings, store, lang="en", now=clock)
+    origins = [i.brief.origin for i in second.digest.items]
+    llm = origins.count("llm")
+    assert 1 <= llm < 5 and origins == ["llm"] * llm + ["fallback"] * (5 - llm)
+    assert second.digest.usage.llm_calls == llm  # the digest-level call did not fit either
+    spent = await store.get_spend(date(2026, 2, 14))
+    assert spent == pytest.approx(first.digest.usage.cost_usd + second.digest.usage.cost_usd, abs=1e-6)
+    assert spent <= 0.02  # every reservation was settled to the real cost, and the day never went over
+    assert second.digest.notes == [
+        f"The daily LLM budget ($0.02) for 2026-02-14 was reached (${spent:.4f} spent that day, other builds "
+        f"included), so {5 - llm} papers got automatic briefs without the LLM."
+    ]
+    assert "The daily LLM budget ($0.02) for 2026-02-14 was reached" in second.markdown
+
+
+async def test_the_budget_day_is_the_calendar_day_in_digest_timezone(llm_settings, fake_openai, store):
+    settings = llm_settings(daily_budget_usd=0.02, llm_concurrency=1)
+    before = await build(settings, store, now=at("2026-02-13T14:30:00"))  # 23:30 in Seoul, on the 13th
+    after = await build(settings, store, lang="en", now=at("2026-02-13T15:30:00"))  # 00:30 on the 14th
+    assert [i.brief.origin for i in before.digest.items + after.digest.items] == ["llm"] * 10
+    assert await store.get_spend(date(2026, 2, 13)) == pytest.approx(before.digest.usage.cost_usd, abs=1e-6)
+    assert await store.get_spend(date(2026, 2, 14)) == pytest.approx(after.digest.usage.cost_usd, abs=1e-6)
+    # A third build later on the 14th (another model, so no cache) gets only what the English build left.
+    other = llm_settings(daily_budget_usd=0.02, model="other-model", prices={"other-model": {"input": 1, "output": 2}})
+    third = await build(other, store, now=at("2026-02-14T01:00:00"))
+    assert "fallback" in [i.brief.origin for i in third.digest.items]
+    assert third.digest.notes[0].startswith("2026-02-14 하루 LLM 예산($0.02)에 도달해")
+    assert await store.get_spend(date(2026, 2, 14)) <= 0.02
+
+
+class NoSpendStore(SqliteStore):
+    """Briefs and digests work; the day's spend cannot be read or written."""
+
+    async def add_spend(self, day, usd):
+        raise StoreUnavailable("redis at redis://127.0.0.1:9: ConnectionError")
+
+    async def get_spend(self, day):
+        raise StoreUnavailable("redis at redis://127.0.0.1:9: ConnectionError")
+
+
+async def test_without_the_days_spend_the_budget_applies_per_build_and_says_so(
+    llm_settings, fake_openai, tmp_path, caplog
+):
+    store = NoSpendStore(tmp_path / "nospend.sqlite3")
+    try:
+        result = await build(llm_settings(daily_budget_usd=0.008, llm_concurrency=1), store)
+    finally:
+        await store.close()
+    origins = [i.brief.origin for i in result.digest.items]
+    llm = origins.count("llm")
+    assert 1 <= llm < 5 and 0 < result.digest.usage.cost_usd <= 0.008
+    assert result.digest.notes == [
+        f"저장소에 연결할 수 없어 이번 빌드에만 적용한 LLM 예산($0.01)에 도달해 {5 - llm}편은 LLM 없이 자동 요약했습니다."
+    ]
+    assert "the budget applies to this build alone" in caplog.text
 
 
 async def test_a_refused_key_stops_asking_and_never_reaches_the_logs(llm_settings, fake_openai, store, caplog):
