@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 from datetime import UTC, date, datetime
 
 import pytest
@@ -108,6 +109,54 @@ async def test_a_rebuild_and_another_lookup_cost_no_tokens(llm_settings, fake_op
     assert again.digest.usage.llm_calls == 0 and again.digest.usage.cached_briefs == 5
     assert again.digest.highlights == first.digest.highlights
     assert [i.brief for i in again.digest.items] == [i.brief for i in first.digest.items]
+
+
+def parts_requests(fake):
+    return [r for r in fake.completions() if r["response_format"]["json_schema"]["name"] == "digest_parts"]
+
+
+async def test_after_an_offline_build_a_build_with_a_key_has_the_llm_write_the_top_issues(
+    make_settings, llm_settings, fake_openai, store
+):
+    # `digestbot demo`: the golden briefs come from the cache; top issues and actions are the automatic ones.
+    offline = make_settings()
+    demo = await build(offline, store)
+    assert [i.brief.origin for i in demo.digest.items] == ["llm"] * 5
+    assert demo.digest.parts_source.origin == "fallback" and demo.digest.parts_source.input_hash is None
+    # `digestbot build` of the same day with a key: the briefs are cache hits, the digest-level parts are not.
+    online = llm_settings(model=offline.model, prices={})
+    rebuilt = await build(online, store)
+    assert brief_requests(fake_openai) == [] and len(parts_requests(fake_openai)) == 1
+    assert rebuilt.digest.usage.llm_calls == 1 and rebuilt.digest.usage.cached_briefs == 5
+    assert all("fake-keyword" in h.keywords for h in rebuilt.digest.highlights)
+    assert rebuilt.digest.daily_actions != demo.digest.daily_actions
+    assert rebuilt.digest.parts_source.origin == "llm" and rebuilt.digest.parts_source.input_hash
+    # Now they were written by the LLM from these very briefs: rebuilds reuse them, with a key or without.
+    for settings in (online, offline):
+        again = await build(settings, store)
+        assert len(fake_openai.completions()) == 1 and again.digest.usage.llm_calls == 0
+        assert (again.digest.highlights, again.digest.daily_actions, again.digest.parts_source) == (
+            rebuilt.digest.highlights,
+            rebuilt.digest.daily_actions,
+            rebuilt.digest.parts_source,
+        )
+
+
+async def test_a_new_digest_level_prompt_rewrites_the_top_issues_but_not_the_briefs(
+    llm_settings, fake_openai, store, tmp_path
+):
+    prompts = tmp_path / "prompts"
+    shutil.copytree(llm_settings().prompts_dir, prompts)
+    settings = llm_settings(prompts_dir=prompts)
+    first = await build(settings, store)
+    assert len(fake_openai.completions()) == 6
+    v1 = (prompts / "digest_parts.ko.v1.md").read_text(encoding="utf-8")
+    (prompts / "digest_parts.ko.v2.md").write_text(v1.replace("=== user ===", "Be brief.\n=== user ==="), "utf-8")
+    again = await build(settings, store)
+    assert len(brief_requests(fake_openai)) == 5 and len(parts_requests(fake_openai)) == 2
+    assert "Be brief." in parts_requests(fake_openai)[-1]["messages"][0]["content"]
+    assert again.digest.usage.cached_briefs == 5 and again.digest.usage.llm_calls == 1
+    assert again.digest.parts_source.input_hash != first.digest.parts_source.input_hash
 
 
 async def test_a_changed_abstract_gets_a_new_brief_and_the_rest_stay_cached(llm_settings, fake_openai, store):

@@ -8,6 +8,7 @@ after one repair, or that does not fit the budget gets the offline brief: one pa
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import re
@@ -22,7 +23,7 @@ import openai
 from openai import AsyncOpenAI
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from digest.models import Brief, Checks, Digest, Highlight, Item, Lang, Level, Paper, Usage
+from digest.models import Brief, Checks, Digest, Highlight, Item, Lang, Level, Paper, PartsSource, Usage
 from digest.settings import ConfigError, Settings
 from digest.store import Store, StoreUnavailable
 from digest.summarize import BriefResult, DigestParts, Progress, Summary, _no_progress
@@ -331,7 +332,7 @@ class BriefSummarizer:
             f"{sum(r.brief.origin == 'fallback' for r in results)} offline"
         )
         items = [Item(rank=n, paper=p, brief=r.brief) for n, (p, r) in enumerate(zip(papers, results, strict=True), 1)]
-        parts = await self._parts(items, lang, run, reuse=previous if fresh == 0 else None)
+        parts = await self._parts(items, lang, run, reuse=previous)
         notes = []
         if run.over_budget:
             notes.append(await run.budget.note(lang, run.over_budget))
@@ -451,12 +452,17 @@ class BriefSummarizer:
         return [{**head, "content": f"{head['content']}\n\nJSON schema of the answer:\n{schema}"}, *messages[1:]]
 
     async def _parts(self, items: list[Item], lang: Lang, run: _Run, reuse: Digest | None) -> DigestParts:
-        """Top-issue keywords and three actions for today: one small call, or the stored ones on a rebuild."""
-        if reuse is not None and [i.paper.id for i in reuse.items] == [i.paper.id for i in items] and reuse.highlights:
-            return DigestParts(highlights=reuse.highlights, daily_actions=reuse.daily_actions)
+        """Top-issue keywords and three actions for today: one small call, or the stored ones on a rebuild.
+
+        The stored ones are reused only if the LLM wrote them from the very input this call would send (same
+        model, prompt and briefs): never the automatic ones of an offline build (`digestbot demo`), nor ones
+        written from other briefs or with an older prompt."""
         offline = digest_parts(items, lang)
-        llm_items = [i for i in items if i.brief.origin == "llm"]
-        if self.client is None or self._disabled or not llm_items:
+        if not any(i.brief.origin == "llm" for i in items):
+            return offline
+        stored = reuse.parts_source if reuse is not None else None
+        can_call = self.client is not None and not self._disabled
+        if not can_call and (stored is None or stored.origin != "llm"):
             return offline
         prompt = load_prompt(self.settings.prompts_dir, "digest_parts", lang)
         briefs = "\n\n".join(
@@ -466,6 +472,13 @@ class BriefSummarizer:
             for i in items
         )
         messages = prompt.messages(briefs=fence(briefs))
+        source = PartsSource(
+            origin="llm", input_hash=_input_hash(self.settings.model, [i.paper.id for i in items], messages)
+        )
+        if reuse is not None and stored == source:
+            return DigestParts(highlights=reuse.highlights, daily_actions=reuse.daily_actions, source=source)
+        if not can_call:
+            return offline
         try:
             _, out, error = await self._ask(messages, PartsOut, "digest_parts", run)
         except (OverBudget, LLMFailed) as exc:
@@ -479,7 +492,12 @@ class BriefSummarizer:
             Highlight(rank=h.rank, headline=h.headline, keywords=keywords.get(h.rank) or h.keywords)
             for h in offline.highlights
         ]
-        return DigestParts(highlights=highlights, daily_actions=out.daily_actions)
+        return DigestParts(highlights=highlights, daily_actions=out.daily_actions, source=source)
+
+
+def _input_hash(model: str, paper_ids: list[str], messages: list[dict[str, str]]) -> str:
+    text = json.dumps([model, paper_ids, messages], ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def _schema_refused(exc: openai.BadRequestError) -> bool:
