@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import shutil
 from datetime import UTC, date, datetime
@@ -329,6 +330,29 @@ async def test_the_budget_day_is_the_calendar_day_in_digest_timezone(llm_setting
     assert "fallback" in [i.brief.origin for i in third.digest.items]
     assert third.digest.notes[0].startswith("2026-02-14 하루 LLM 예산($0.02)에 도달해")
     assert await store.get_spend(date(2026, 2, 14)) <= 0.02
+
+
+async def test_a_cancelled_build_gives_its_reservations_back(llm_settings, fake_openai, store):
+    fake_openai.latency_s = 1.0
+    settings = llm_settings(daily_budget_usd=1.0)
+    client = make_client(settings)
+    summarizer = BriefSummarizer(settings, store, client, now=at("2026-02-14T00:30:00"))
+    task = asyncio.create_task(summarizer.summarize(papers(), "ko"))
+    try:
+        while fake_openai.in_flight < 5:
+            await asyncio.sleep(0.02)
+        assert await store.get_spend(date(2026, 2, 14)) > 0.02  # five worst cases held while the calls run
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        # gather() is done at the first cancelled call; the others give their reservation back as they unwind.
+        for _ in range(500):
+            if await store.get_spend(date(2026, 2, 14)) < 1e-9:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        await client.close()
+    assert await store.get_spend(date(2026, 2, 14)) == pytest.approx(0, abs=1e-9)
 
 
 class NoSpendStore(SqliteStore):

@@ -394,32 +394,21 @@ class BriefSummarizer:
             raise OverBudget
         tokens_in = tokens_out = 0
         try:
-            response = await self.client.chat.completions.create(
-                model=self.settings.model,
-                messages=messages,  # type: ignore[arg-type]
-                response_format=self._format(model, name),  # type: ignore[arg-type]
-                temperature=0.2,
-                max_completion_tokens=self.settings.llm_max_output_tokens,
-            )
+            response = await self._create(messages, model, name, run, reserved)
         except openai.BadRequestError as exc:
-            await run.budget.settle(reserved, 0, 0)
             if not self._json_mode and _schema_refused(exc):
                 log.warning("the server does not take a JSON schema; using JSON mode with validation from now on")
                 self._json_mode = True
                 return await self._ask(messages, model, name, run)
             raise LLMFailed(f"the LLM refused the request (HTTP 400: {_short(exc)})") from None
         except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
-            await run.budget.settle(reserved, 0, 0)
             self._disabled = f"HTTP {exc.status_code}"
             raise LLMFailed(f"the LLM refused the key (HTTP {exc.status_code}); check OPENAI_API_KEY") from None
         except openai.APITimeoutError:
-            await run.budget.settle(reserved, 0, 0)
             raise LLMFailed(f"the LLM did not answer within {self.settings.llm_timeout_s:g} s") from None
         except openai.APIStatusError as exc:
-            await run.budget.settle(reserved, 0, 0)
             raise LLMFailed(f"the LLM answered HTTP {exc.status_code} after retries") from None
         except openai.APIError as exc:  # connection errors and answers the SDK cannot read
-            await run.budget.settle(reserved, 0, 0)
             raise LLMFailed(f"the LLM could not be reached ({type(exc).__name__})") from None
         if response.usage is not None:
             tokens_in, tokens_out = response.usage.prompt_tokens or 0, response.usage.completion_tokens or 0
@@ -436,6 +425,24 @@ class BriefSummarizer:
             return content, model.model_validate_json(_CODE_FENCE.sub("", content.strip())), ""
         except ValidationError as exc:
             return content, None, _short_validation(exc)
+
+    async def _create(
+        self, messages: list[dict[str, str]], model: type[BaseModel], name: str, run: _Run, reserved: Reservation
+    ) -> Any:
+        """The API call. Whatever ends it without an answer (an error, a cancelled build) gives the reservation
+        back; only a killed process leaves its worst case in the day's spend (erring on the side of the budget)."""
+        assert self.client is not None
+        try:
+            return await self.client.chat.completions.create(
+                model=self.settings.model,
+                messages=messages,  # type: ignore[arg-type]
+                response_format=self._format(model, name),  # type: ignore[arg-type]
+                temperature=0.2,
+                max_completion_tokens=self.settings.llm_max_output_tokens,
+            )
+        except BaseException:
+            await run.budget.settle(reserved, 0, 0)
+            raise
 
     def _format(self, model: type[BaseModel], name: str) -> dict[str, Any]:
         if self._json_mode:
