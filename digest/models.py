@@ -111,6 +111,14 @@ class Highlight(BaseModel):
     keywords: list[str] = Field(default_factory=list)
 
 
+class PartsSource(BaseModel):
+    """Who wrote the top issues and today's actions, and from what: a rebuild reuses them only when the LLM wrote
+    them from the same input it would send now (model, digest-level prompt and briefs, hashed)."""
+
+    origin: Origin = "fallback"
+    input_hash: str | None = None
+
+
 class SourceReport(BaseModel):
     name: str
     fetched: int = 0
@@ -142,6 +150,7 @@ class Digest(BaseModel):
     items: list[Item] = Field(default_factory=list)
     highlights: list[Highlight] = Field(default_factory=list)
     daily_actions: list[str] = Field(default_factory=list)
+    parts_source: PartsSource = Field(default_factory=PartsSource)  # of highlights and daily_actions
     usage: Usage = Field(default_factory=Usage)
     # Why the digest is not a plain top-k of its own day: empty day, fallback day, source down, budget.
     notes: list[str] = Field(default_factory=list)

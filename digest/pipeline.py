@@ -224,6 +224,7 @@ async def build(
         items=items,
         highlights=summary.parts.highlights,
         daily_actions=summary.parts.daily_actions,
+        parts_source=summary.parts.source,
         usage=summary.usage,
         notes=collected.notes + summary.notes,
         papers_day=collected.papers_day if collected.papers_day != day else None,

@@ -175,3 +175,21 @@ def test_build_through_an_openai_compatible_server_with_one_paper_failing(tmp_pa
     again = digestbot("build", "--date", "2026-02-13", "--source", "sample", "--no-llm", env=env)
     assert again.returncode == 0 and len(fake_openai.calls) == calls
     assert "(4 briefs from cache)" in again.stderr
+
+
+def test_build_with_a_key_after_demo_has_the_llm_write_the_top_issues(tmp_path, fake_openai):
+    demo = digestbot("demo", env={"DIGEST_DATA_DIR": str(tmp_path)})
+    assert demo.returncode == 0, demo.stderr
+    env = {
+        "DIGEST_DATA_DIR": str(tmp_path),
+        "OPENAI_API_KEY": "sk-test-cli-0123456789abcdefghij",
+        "OPENAI_BASE_URL": fake_openai.base_url,
+    }
+    result = digestbot("build", "--date", "2026-02-13", "--source", "sample", "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    digest = json.loads(result.stdout)
+    # The golden briefs are cache hits; the demo's automatic top issues and actions are not reused.
+    assert [r["response_format"]["json_schema"]["name"] for r in fake_openai.completions()] == ["digest_parts"]
+    assert digest["usage"]["llm_calls"] == 1 and digest["usage"]["cached_briefs"] == 5
+    assert digest["parts_source"]["origin"] == "llm"
+    assert all("fake-keyword" in h["keywords"] for h in digest["highlights"])

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from datetime import date
+import shutil
+from datetime import UTC, date, datetime
 
 import pytest
 
 from digest import pipeline, select
 from digest.models import Paper
 from digest.sources import sample
+from digest.store import StoreUnavailable
 from digest.store.sqlite import SqliteStore
 from digest.summarize.golden import golden_papers
 from digest.summarize.llm import BriefSummarizer, load_prompt, make_client
@@ -58,10 +61,10 @@ async def summarize(settings, store, items, lang="ko", previous=None):
         await client.close()
 
 
-async def build(settings, store, day=DAY, lang=None):
+async def build(settings, store, day=DAY, lang=None, now=None):
     client = make_client(settings)
     try:
-        summarizer = BriefSummarizer(settings, store, client)
+        summarizer = BriefSummarizer(settings, store, client, now=now)
         return await pipeline.build(settings, store, day, source="sample", lang=lang, summarizer=summarizer)
     finally:
         if client is not None:
@@ -107,6 +110,54 @@ async def test_a_rebuild_and_another_lookup_cost_no_tokens(llm_settings, fake_op
     assert again.digest.usage.llm_calls == 0 and again.digest.usage.cached_briefs == 5
     assert again.digest.highlights == first.digest.highlights
     assert [i.brief for i in again.digest.items] == [i.brief for i in first.digest.items]
+
+
+def parts_requests(fake):
+    return [r for r in fake.completions() if r["response_format"]["json_schema"]["name"] == "digest_parts"]
+
+
+async def test_after_an_offline_build_a_build_with_a_key_has_the_llm_write_the_top_issues(
+    make_settings, llm_settings, fake_openai, store
+):
+    # `digestbot demo`: the golden briefs come from the cache; top issues and actions are the automatic ones.
+    offline = make_settings()
+    demo = await build(offline, store)
+    assert [i.brief.origin for i in demo.digest.items] == ["llm"] * 5
+    assert demo.digest.parts_source.origin == "fallback" and demo.digest.parts_source.input_hash is None
+    # `digestbot build` of the same day with a key: the briefs are cache hits, the digest-level parts are not.
+    online = llm_settings(model=offline.model, prices={})
+    rebuilt = await build(online, store)
+    assert brief_requests(fake_openai) == [] and len(parts_requests(fake_openai)) == 1
+    assert rebuilt.digest.usage.llm_calls == 1 and rebuilt.digest.usage.cached_briefs == 5
+    assert all("fake-keyword" in h.keywords for h in rebuilt.digest.highlights)
+    assert rebuilt.digest.daily_actions != demo.digest.daily_actions
+    assert rebuilt.digest.parts_source.origin == "llm" and rebuilt.digest.parts_source.input_hash
+    # Now they were written by the LLM from these very briefs: rebuilds reuse them, with a key or without.
+    for settings in (online, offline):
+        again = await build(settings, store)
+        assert len(fake_openai.completions()) == 1 and again.digest.usage.llm_calls == 0
+        assert (again.digest.highlights, again.digest.daily_actions, again.digest.parts_source) == (
+            rebuilt.digest.highlights,
+            rebuilt.digest.daily_actions,
+            rebuilt.digest.parts_source,
+        )
+
+
+async def test_a_new_digest_level_prompt_rewrites_the_top_issues_but_not_the_briefs(
+    llm_settings, fake_openai, store, tmp_path
+):
+    prompts = tmp_path / "prompts"
+    shutil.copytree(llm_settings().prompts_dir, prompts)
+    settings = llm_settings(prompts_dir=prompts)
+    first = await build(settings, store)
+    assert len(fake_openai.completions()) == 6
+    v1 = (prompts / "digest_parts.ko.v1.md").read_text(encoding="utf-8")
+    (prompts / "digest_parts.ko.v2.md").write_text(v1.replace("=== user ===", "Be brief.\n=== user ==="), "utf-8")
+    again = await build(settings, store)
+    assert len(brief_requests(fake_openai)) == 5 and len(parts_requests(fake_openai)) == 2
+    assert "Be brief." in parts_requests(fake_openai)[-1]["messages"][0]["content"]
+    assert again.digest.usage.cached_briefs == 5 and again.digest.usage.llm_calls == 1
+    assert again.digest.parts_source.input_hash != first.digest.parts_source.input_hash
 
 
 async def test_a_changed_abstract_gets_a_new_brief_and_the_rest_stay_cached(llm_settings, fake_openai, store):
@@ -234,6 +285,101 @@ async def test_the_budget_stops_calls_and_the_digest_says_so(llm_settings, fake_
     assert result.digest.usage.llm_calls == llm  # the digest-level call did not fit either
     assert 0 < result.digest.usage.cost_usd <= 0.008
     assert any(f"LLM 예산($0.01)에 도달해 {5 - llm}편은" in n for n in result.digest.notes)
+
+
+def at(utc: str):
+    """A clock for the budget: that instant, whatever the time is when the test runs."""
+    instant = datetime.fromisoformat(utc).replace(tzinfo=UTC)
+    return lambda: instant
+
+
+async def test_two_builds_on_one_day_share_the_daily_budget(llm_settings, fake_openai, store):
+    # A call costs about $0.002 and reserves about $0.0065: the Korean build (six calls, $0.0105) fits $0.02,
+    # and the English build of the same day has only the rest: two or so calls, not a budget of its own.
+    settings = llm_settings(daily_budget_usd=0.02, llm_concurrency=1)
+    clock = at("2026-02-14T00:30:00")  # 09:30 on 2026-02-14 in Asia/Seoul
+    first = await build(settings, store, now=clock)
+    assert [i.brief.origin for i in first.digest.items] == ["llm"] * 5 and first.digest.notes == []
+    assert await store.get_spend(date(2026, 2, 14)) == pytest.approx(first.digest.usage.cost_usd, abs=1e-6)
+
+    second = await build(settings, store, lang="en", now=clock)
+    origins = [i.brief.origin for i in second.digest.items]
+    llm = origins.count("llm")
+    assert 1 <= llm < 5 and origins == ["llm"] * llm + ["fallback"] * (5 - llm)
+    assert second.digest.usage.llm_calls == llm  # the digest-level call did not fit either
+    spent = await store.get_spend(date(2026, 2, 14))
+    assert spent == pytest.approx(first.digest.usage.cost_usd + second.digest.usage.cost_usd, abs=1e-6)
+    assert spent <= 0.02  # every reservation was settled to the real cost, and the day never went over
+    assert second.digest.notes == [
+        f"The daily LLM budget ($0.02) for 2026-02-14 was reached (${spent:.4f} spent that day, other builds "
+        f"included), so {5 - llm} papers got automatic briefs without the LLM."
+    ]
+    assert "The daily LLM budget ($0.02) for 2026-02-14 was reached" in second.markdown
+
+
+async def test_the_budget_day_is_the_calendar_day_in_digest_timezone(llm_settings, fake_openai, store):
+    settings = llm_settings(daily_budget_usd=0.02, llm_concurrency=1)
+    before = await build(settings, store, now=at("2026-02-13T14:30:00"))  # 23:30 in Seoul, on the 13th
+    after = await build(settings, store, lang="en", now=at("2026-02-13T15:30:00"))  # 00:30 on the 14th
+    assert [i.brief.origin for i in before.digest.items + after.digest.items] == ["llm"] * 10
+    assert await store.get_spend(date(2026, 2, 13)) == pytest.approx(before.digest.usage.cost_usd, abs=1e-6)
+    assert await store.get_spend(date(2026, 2, 14)) == pytest.approx(after.digest.usage.cost_usd, abs=1e-6)
+    # A third build later on the 14th (another model, so no cache) gets only what the English build left.
+    other = llm_settings(daily_budget_usd=0.02, model="other-model", prices={"other-model": {"input": 1, "output": 2}})
+    third = await build(other, store, now=at("2026-02-14T01:00:00"))
+    assert "fallback" in [i.brief.origin for i in third.digest.items]
+    assert third.digest.notes[0].startswith("2026-02-14 하루 LLM 예산($0.02)에 도달해")
+    assert await store.get_spend(date(2026, 2, 14)) <= 0.02
+
+
+async def test_a_cancelled_build_gives_its_reservations_back(llm_settings, fake_openai, store):
+    fake_openai.latency_s = 1.0
+    settings = llm_settings(daily_budget_usd=1.0)
+    client = make_client(settings)
+    summarizer = BriefSummarizer(settings, store, client, now=at("2026-02-14T00:30:00"))
+    task = asyncio.create_task(summarizer.summarize(papers(), "ko"))
+    try:
+        while fake_openai.in_flight < 5:
+            await asyncio.sleep(0.02)
+        assert await store.get_spend(date(2026, 2, 14)) > 0.02  # five worst cases held while the calls run
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        # gather() is done at the first cancelled call; the others give their reservation back as they unwind.
+        for _ in range(500):
+            if await store.get_spend(date(2026, 2, 14)) < 1e-9:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        await client.close()
+    assert await store.get_spend(date(2026, 2, 14)) == pytest.approx(0, abs=1e-9)
+
+
+class NoSpendStore(SqliteStore):
+    """Briefs and digests work; the day's spend cannot be read or written."""
+
+    async def add_spend(self, day, usd):
+        raise StoreUnavailable("redis at redis://127.0.0.1:9: ConnectionError")
+
+    async def get_spend(self, day):
+        raise StoreUnavailable("redis at redis://127.0.0.1:9: ConnectionError")
+
+
+async def test_without_the_days_spend_the_budget_applies_per_build_and_says_so(
+    llm_settings, fake_openai, tmp_path, caplog
+):
+    store = NoSpendStore(tmp_path / "nospend.sqlite3")
+    try:
+        result = await build(llm_settings(daily_budget_usd=0.008, llm_concurrency=1), store)
+    finally:
+        await store.close()
+    origins = [i.brief.origin for i in result.digest.items]
+    llm = origins.count("llm")
+    assert 1 <= llm < 5 and 0 < result.digest.usage.cost_usd <= 0.008
+    assert result.digest.notes == [
+        f"저장소에 연결할 수 없어 이번 빌드에만 적용한 LLM 예산($0.01)에 도달해 {5 - llm}편은 LLM 없이 자동 요약했습니다."
+    ]
+    assert "the budget applies to this build alone" in caplog.text
 
 
 async def test_a_refused_key_stops_asking_and_never_reaches_the_logs(llm_settings, fake_openai, store, caplog):

@@ -8,7 +8,7 @@ from datetime import date, datetime, time
 import pytest
 
 from digest.models import Digest
-from digest.store.base import Store, Subscription
+from digest.store.base import SPEND_KEEP_DAYS, Store, Subscription
 from digest.store.redis import RedisStore, safe_url
 from digest.store.sqlite import SqliteStore
 
@@ -85,6 +85,28 @@ async def test_briefs_round_trip(store, digest):
     assert await store.get_brief("k1") is None
     await store.put_brief("k1", brief)
     assert await store.get_brief("k1") == brief
+
+
+async def test_the_spend_of_a_day_adds_up_atomically_and_days_are_separate(store):
+    assert await store.get_spend(DAY) == 0
+    assert await store.add_spend(DAY, 0.25) == pytest.approx(0.25)
+    assert await store.add_spend(DAY, -0.05) == pytest.approx(0.20)  # a reservation given back
+    totals = await asyncio.gather(*(store.add_spend(DAY, 0.01) for _ in range(20)))
+    assert max(totals) == pytest.approx(0.40) and len({round(t, 9) for t in totals}) == 20  # no lost update
+    assert await store.get_spend(DAY) == pytest.approx(0.40)
+    assert await store.get_spend(date(2026, 2, 14)) == 0
+    assert await store.add_spend(date(2026, 2, 14), 0.000123) == pytest.approx(0.000123)
+    assert await store.get_spend(DAY) == pytest.approx(0.40)
+
+
+async def test_the_spend_of_a_day_is_kept_for_a_few_days_only(store):
+    await store.add_spend(DAY, 1.0)
+    if isinstance(store, RedisStore):
+        ttl = await store._r.ttl(store._k("spend", DAY.isoformat()))
+        assert 2 * 86400 < ttl <= SPEND_KEEP_DAYS * 86400
+    else:
+        await store.add_spend(date(2026, 2, 13 + SPEND_KEEP_DAYS + 1), 0.5)
+        assert await store.get_spend(DAY) == 0
 
 
 async def test_subscriptions_put_list_move_delete(store):

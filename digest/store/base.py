@@ -14,6 +14,7 @@ from digest.models import Brief, Digest, Lang
 
 Platform = Literal["slack", "telegram"]
 DeliveryStatus = Literal["claimed", "sent", "failed"]
+SPEND_KEEP_DAYS = 3  # how long a day's LLM spend is kept (a build may run a little after its day ends)
 
 
 class StoreUnavailable(Exception):
@@ -74,6 +75,15 @@ class Store(Protocol):
     async def get_brief(self, key: str) -> Brief | None: ...
 
     async def put_brief(self, key: str, brief: Brief) -> None: ...
+
+    # The LLM spend of each calendar day (in DIGEST_TIMEZONE), shared by every build of that day
+    async def add_spend(self, day: date, usd: float) -> float:
+        """Atomically add `usd` (negative to give back a reservation) to the spend of `day`; returns the new total.
+
+        Kept for a few days only: it serves the daily budget, not accounting."""
+
+    async def get_spend(self, day: date) -> float:
+        """The spend recorded for `day`; 0 when none."""
 
     # Subscriptions
     async def put_subscription(self, sub: Subscription) -> None: ...

@@ -4,6 +4,7 @@ Keys (all under `<prefix>:` so several deployments can share one Redis):
   digest:<lang>:<day>    hash {body: digest JSON, v: version, ids: JSON list of paper ids}
   dates:<lang>           sorted set of days (score: ordinal) with a digest in <lang>
   brief:<key>            string, Brief JSON
+  spend:<day>            string, the LLM spend of that day in USD (INCRBYFLOAT), expires after SPEND_KEEP_DAYS
   sub:<platform>:<chat>  string, Subscription JSON;  subs:<platform>  set of chat ids
   dlv:<platform>:<chat>:<day>  hash of Delivery fields (+ exp_ms); dlv-day:<day> set of "<platform>:<chat>";
   dlv-chat:<platform>:<chat>   set of days (so a moved chat takes its ledger along)
@@ -32,7 +33,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
 from digest.models import Brief, Digest, Lang
-from digest.store.base import Delivery, Platform, StoreUnavailable, Subscription
+from digest.store.base import SPEND_KEEP_DAYS, Delivery, Platform, StoreUnavailable, Subscription
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -237,6 +238,21 @@ class RedisStore:
     @_guarded
     async def put_brief(self, key: str, brief: Brief) -> None:
         await self._r.set(self._k("brief", key), brief.model_dump_json())
+
+    # The LLM spend of each day
+
+    @_guarded
+    async def add_spend(self, day: date, usd: float) -> float:
+        key = self._k("spend", day.isoformat())
+        async with self._r.pipeline(transaction=True) as pipe:
+            pipe.incrbyfloat(key, usd)
+            pipe.expire(key, SPEND_KEEP_DAYS * 86400)
+            total, _ = await pipe.execute()
+        return float(total)
+
+    @_guarded
+    async def get_spend(self, day: date) -> float:
+        return float(await self._r.get(self._k("spend", day.isoformat())) or 0)
 
     # Subscriptions
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import aiosqlite
 
 from digest.models import Brief, Digest, Lang
-from digest.store.base import Delivery, Platform, StoreUnavailable, Subscription
+from digest.store.base import SPEND_KEEP_DAYS, Delivery, Platform, StoreUnavailable, Subscription
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS digests (
@@ -25,6 +25,7 @@ CREATE TABLE IF NOT EXISTS digests (
     PRIMARY KEY (day, lang)
 );
 CREATE TABLE IF NOT EXISTS briefs (key TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS spend (day TEXT PRIMARY KEY, usd REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS subscriptions (
     platform TEXT NOT NULL, chat_id TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (platform, chat_id)
 );
@@ -127,6 +128,25 @@ class SqliteStore:
     async def put_brief(self, key: str, brief: Brief) -> None:
         async with self._write() as db:
             await db.execute("INSERT OR REPLACE INTO briefs (key, body) VALUES (?, ?)", (key, brief.model_dump_json()))
+
+    # The LLM spend of each day
+
+    async def add_spend(self, day: date, usd: float) -> float:
+        async with self._write() as db:
+            # Days older than SPEND_KEEP_DAYS go, as Redis expires them.
+            await db.execute("DELETE FROM spend WHERE day < ?", ((day - timedelta(days=SPEND_KEEP_DAYS)).isoformat(),))
+            async with db.execute(
+                "INSERT INTO spend (day, usd) VALUES (?, ?) ON CONFLICT (day) DO UPDATE SET usd = usd + excluded.usd "
+                "RETURNING usd",
+                (day.isoformat(), usd),
+            ) as cur:
+                row = await cur.fetchone()
+            assert row is not None
+            return float(row[0])
+
+    async def get_spend(self, day: date) -> float:
+        row = await self._one("SELECT usd FROM spend WHERE day = ?", (day.isoformat(),))
+        return float(row[0]) if row else 0.0  # type: ignore[arg-type]
 
     # Subscriptions
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from digest.models import Brief, Checks, Digest, Highlight, Item, Lang, Paper, Usage
+from digest.models import Brief, Checks, Digest, Highlight, Item, Lang, Paper, PartsSource, Usage
 
 Progress = Callable[[str], None]
 
@@ -22,6 +22,7 @@ class BriefResult:
 class DigestParts:
     highlights: list[Highlight]
     daily_actions: list[str]
+    source: PartsSource = field(default_factory=PartsSource)  # the automatic ones unless said otherwise
 
 
 @dataclass

@@ -8,10 +8,13 @@ after one repair, or that does not fit the budget gets the offline brief: one pa
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from string import Template
 from typing import Any, TypeVar
@@ -20,9 +23,9 @@ import openai
 from openai import AsyncOpenAI
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from digest.models import Brief, Checks, Digest, Highlight, Item, Lang, Level, Paper, Usage
+from digest.models import Brief, Checks, Digest, Highlight, Item, Lang, Level, Paper, PartsSource, Usage
 from digest.settings import ConfigError, Settings
-from digest.store import Store
+from digest.store import Store, StoreUnavailable
 from digest.summarize import BriefResult, DigestParts, Progress, Summary, _no_progress
 from digest.summarize.cache import BriefCache
 from digest.summarize.offline import digest_parts, offline_brief, short_title
@@ -36,11 +39,17 @@ _FENCE_TAG = re.compile(r"</?\s*(abstract|briefs)\s*>", re.IGNORECASE)
 _CODE_FENCE = re.compile(r"^```(?:json)?\s*|\s*```$")
 _NOTES: dict[Lang, dict[str, str]] = {
     "ko": {
-        "budget": "LLM 예산(${limit:.2f})에 도달해 {count}편은 LLM 없이 자동 요약했습니다.",
+        "budget": "{day} 하루 LLM 예산(${limit:.2f})에 도달해 {count}편은 LLM 없이 자동 요약했습니다"
+        "(이날 사용액 ${spent:.4f}, 같은 날의 다른 빌드 포함).",
+        "budget_build": "저장소에 연결할 수 없어 이번 빌드에만 적용한 LLM 예산(${limit:.2f})에 도달해 "
+        "{count}편은 LLM 없이 자동 요약했습니다.",
         "failed": "{count}편은 LLM 요약에 실패해 자동 요약으로 대신했습니다.",
     },
     "en": {
-        "budget": "The LLM budget (${limit:.2f}) was reached, so {count} papers got automatic briefs without the LLM.",
+        "budget": "The daily LLM budget (${limit:.2f}) for {day} was reached (${spent:.4f} spent that day, other "
+        "builds included), so {count} papers got automatic briefs without the LLM.",
+        "budget_build": "The LLM budget (${limit:.2f}), applied to this build alone because the store was "
+        "unavailable, was reached, so {count} papers got automatic briefs without the LLM.",
         "failed": "The LLM brief failed for {count} papers; they got automatic briefs instead.",
     },
 }
@@ -147,32 +156,87 @@ def make_client(settings: Settings) -> AsyncOpenAI | None:
     )
 
 
-class Budget:
-    """Spend of one build against `limit` USD. A call goes ahead only if its worst case still fits."""
+@dataclass(frozen=True)
+class Reservation:
+    worst: float  # USD held for the call until it is settled
+    day: date | None  # the day it is held against in the store; None: held in this build only
 
-    def __init__(self, limit: float | None, price_in: float, price_out: float) -> None:
+
+class Budget:
+    """The LLM spend of each calendar day (DIGEST_TIMEZONE) against `limit` USD, shared by every build of the day.
+
+    A call goes ahead only if its worst case still fits. It is reserved in the store first (one atomic add, so
+    concurrent calls and builds cannot overrun the day together) and settled to the real cost when the answer
+    arrives. When the store cannot be reached, the limit applies to this build's own spend (the per-build budget)
+    for the rest of the build, and the log says so.
+    """
+
+    def __init__(
+        self, limit: float | None, price_in: float, price_out: float, store: Store, today: Callable[[], date]
+    ) -> None:
         self.limit = limit
         self.price_in = price_in / 1_000_000
         self.price_out = price_out / 1_000_000
-        self.spent = 0.0
-        self.reserved = 0.0
+        self.store = store
+        self.today = today
+        self.daily = True  # False once the store failed: the per-build budget from then on
+        self.spent = 0.0  # this build's real spend
+        self.reserved = 0.0  # this build's calls in flight, at their worst case
+        self.refused_on: date | None = None  # the day whose budget refused a call
 
     def cost(self, tokens_in: int, tokens_out: int) -> float:
         return tokens_in * self.price_in + tokens_out * self.price_out
 
-    def reserve(self, prompt_chars: int, max_out: int) -> float | None:
+    async def reserve(self, prompt_chars: int, max_out: int) -> Reservation | None:
         """Reserve the worst case of the next call (about 2 characters a token, all `max_out` used); None = over."""
         worst = self.cost(prompt_chars // 2 + 1, max_out)
+        if self.daily and worst > 0:
+            day = self.today()
+            try:
+                total = await self.store.add_spend(day, worst)
+                if self.limit is not None and total > self.limit + 1e-9:
+                    await self.store.add_spend(day, -worst)
+                    self.refused_on = day
+                    return None
+            except StoreUnavailable as exc:
+                self._per_build(exc)
+            else:
+                self.reserved += worst
+                return Reservation(worst, day)
         if self.limit is not None and self.spent + self.reserved + worst > self.limit:
             return None
         self.reserved += worst
-        return worst
+        return Reservation(worst, None)
 
-    def settle(self, reserved: float, tokens_in: int, tokens_out: int) -> float:
-        self.reserved -= reserved
+    async def settle(self, reservation: Reservation, tokens_in: int, tokens_out: int) -> float:
+        """Replace the reservation by the real cost (0 for a call that failed); returns the real cost."""
+        self.reserved -= reservation.worst
         actual = self.cost(tokens_in, tokens_out)
         self.spent += actual
+        if reservation.day is not None:
+            try:
+                await self.store.add_spend(reservation.day, actual - reservation.worst)
+            except StoreUnavailable as exc:
+                self._per_build(exc)
         return actual
+
+    def _per_build(self, exc: StoreUnavailable) -> None:
+        if self.daily:
+            self.daily = False
+            log.warning(
+                "the day's LLM spend cannot be read or recorded (%s): the budget applies to this build alone", exc
+            )
+
+    async def note(self, lang: Lang, count: int) -> str:
+        """Why `count` papers got no LLM brief: the day's budget (and what the day has spent), or this build's."""
+        limit = self.limit or 0
+        if self.refused_on is None:  # every refusal came after the store failed
+            return _NOTES[lang]["budget_build"].format(limit=limit, count=count)
+        try:
+            spent = await self.store.get_spend(self.refused_on)
+        except StoreUnavailable:
+            spent = self.spent
+        return _NOTES[lang]["budget"].format(limit=limit, count=count, day=self.refused_on.isoformat(), spent=spent)
 
 
 class OverBudget(Exception):
@@ -196,10 +260,18 @@ class _Run:
 class BriefSummarizer:
     """Brief cache first, then the LLM (when `client` is given) or the offline brief."""
 
-    def __init__(self, settings: Settings, store: Store, client: AsyncOpenAI | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        client: AsyncOpenAI | None = None,
+        *,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
         self.settings = settings
         self.client = client
         self.store = store
+        self._now = now or (lambda: datetime.now(settings.tz))  # the budget's day is today in DIGEST_TIMEZONE
         self._json_mode = False  # set once the server refuses json_schema (vLLM, Ollama, llama.cpp...)
         self._disabled: str | None = None  # set once the key is refused: no point asking again in this build
 
@@ -214,7 +286,15 @@ class BriefSummarizer:
             log.warning(
                 "no price for model %s in `prices`: cost is reported as 0 and no budget applies", self.settings.model
             )
-        run = _Run(Budget(self.settings.daily_budget_usd, price.input if price else 0, price.output if price else 0))
+        run = _Run(
+            Budget(
+                self.settings.daily_budget_usd,
+                price.input if price else 0,
+                price.output if price else 0,
+                self.store,
+                lambda: self._now().astimezone(self.settings.tz).date(),
+            )
+        )
 
         cached = [await cache.get(p, lang) for p in papers]
         run.usage.cached_briefs = sum(b is not None for b in cached)
@@ -252,10 +332,10 @@ class BriefSummarizer:
             f"{sum(r.brief.origin == 'fallback' for r in results)} offline"
         )
         items = [Item(rank=n, paper=p, brief=r.brief) for n, (p, r) in enumerate(zip(papers, results, strict=True), 1)]
-        parts = await self._parts(items, lang, run, reuse=previous if fresh == 0 else None)
+        parts = await self._parts(items, lang, run, reuse=previous)
         notes = []
         if run.over_budget:
-            notes.append(_NOTES[lang]["budget"].format(limit=run.budget.limit or 0, count=run.over_budget))
+            notes.append(await run.budget.note(lang, run.over_budget))
         if run.failed:
             notes.append(_NOTES[lang]["failed"].format(count=run.failed))
         return Summary(results=results, parts=parts, usage=run.usage, notes=notes)
@@ -307,44 +387,36 @@ class BriefSummarizer:
         assert self.client is not None
         if self._json_mode:
             messages = self._with_schema(messages, model)
-        reserved = run.budget.reserve(sum(len(m["content"]) for m in messages), self.settings.llm_max_output_tokens)
+        reserved = await run.budget.reserve(
+            sum(len(m["content"]) for m in messages), self.settings.llm_max_output_tokens
+        )
         if reserved is None:
             raise OverBudget
         tokens_in = tokens_out = 0
         try:
-            response = await self.client.chat.completions.create(
-                model=self.settings.model,
-                messages=messages,  # type: ignore[arg-type]
-                response_format=self._format(model, name),  # type: ignore[arg-type]
-                temperature=0.2,
-                max_completion_tokens=self.settings.llm_max_output_tokens,
-            )
+            response = await self._create(messages, model, name, run, reserved)
         except openai.BadRequestError as exc:
-            run.budget.settle(reserved, 0, 0)
             if not self._json_mode and _schema_refused(exc):
                 log.warning("the server does not take a JSON schema; using JSON mode with validation from now on")
                 self._json_mode = True
                 return await self._ask(messages, model, name, run)
             raise LLMFailed(f"the LLM refused the request (HTTP 400: {_short(exc)})") from None
         except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
-            run.budget.settle(reserved, 0, 0)
             self._disabled = f"HTTP {exc.status_code}"
             raise LLMFailed(f"the LLM refused the key (HTTP {exc.status_code}); check OPENAI_API_KEY") from None
         except openai.APITimeoutError:
-            run.budget.settle(reserved, 0, 0)
             raise LLMFailed(f"the LLM did not answer within {self.settings.llm_timeout_s:g} s") from None
         except openai.APIStatusError as exc:
-            run.budget.settle(reserved, 0, 0)
             raise LLMFailed(f"the LLM answered HTTP {exc.status_code} after retries") from None
         except openai.APIError as exc:  # connection errors and answers the SDK cannot read
-            run.budget.settle(reserved, 0, 0)
             raise LLMFailed(f"the LLM could not be reached ({type(exc).__name__})") from None
         if response.usage is not None:
             tokens_in, tokens_out = response.usage.prompt_tokens or 0, response.usage.completion_tokens or 0
+        cost = await run.budget.settle(reserved, tokens_in, tokens_out)  # awaited before the totals are read
         run.usage.llm_calls += 1
         run.usage.input_tokens += tokens_in
         run.usage.output_tokens += tokens_out
-        run.usage.cost_usd = round(run.usage.cost_usd + run.budget.settle(reserved, tokens_in, tokens_out), 6)
+        run.usage.cost_usd = round(run.usage.cost_usd + cost, 6)
         choice = response.choices[0] if response.choices else None
         content = (choice.message.content or "") if choice else ""
         if choice is None or choice.finish_reason == "length":
@@ -353,6 +425,24 @@ class BriefSummarizer:
             return content, model.model_validate_json(_CODE_FENCE.sub("", content.strip())), ""
         except ValidationError as exc:
             return content, None, _short_validation(exc)
+
+    async def _create(
+        self, messages: list[dict[str, str]], model: type[BaseModel], name: str, run: _Run, reserved: Reservation
+    ) -> Any:
+        """The API call. Whatever ends it without an answer (an error, a cancelled build) gives the reservation
+        back; only a killed process leaves its worst case in the day's spend (erring on the side of the budget)."""
+        assert self.client is not None
+        try:
+            return await self.client.chat.completions.create(
+                model=self.settings.model,
+                messages=messages,  # type: ignore[arg-type]
+                response_format=self._format(model, name),  # type: ignore[arg-type]
+                temperature=0.2,
+                max_completion_tokens=self.settings.llm_max_output_tokens,
+            )
+        except BaseException:
+            await run.budget.settle(reserved, 0, 0)
+            raise
 
     def _format(self, model: type[BaseModel], name: str) -> dict[str, Any]:
         if self._json_mode:
@@ -369,12 +459,17 @@ class BriefSummarizer:
         return [{**head, "content": f"{head['content']}\n\nJSON schema of the answer:\n{schema}"}, *messages[1:]]
 
     async def _parts(self, items: list[Item], lang: Lang, run: _Run, reuse: Digest | None) -> DigestParts:
-        """Top-issue keywords and three actions for today: one small call, or the stored ones on a rebuild."""
-        if reuse is not None and [i.paper.id for i in reuse.items] == [i.paper.id for i in items] and reuse.highlights:
-            return DigestParts(highlights=reuse.highlights, daily_actions=reuse.daily_actions)
+        """Top-issue keywords and three actions for today: one small call, or the stored ones on a rebuild.
+
+        The stored ones are reused only if the LLM wrote them from the very input this call would send (same
+        model, prompt and briefs): never the automatic ones of an offline build (`digestbot demo`), nor ones
+        written from other briefs or with an older prompt."""
         offline = digest_parts(items, lang)
-        llm_items = [i for i in items if i.brief.origin == "llm"]
-        if self.client is None or self._disabled or not llm_items:
+        if not any(i.brief.origin == "llm" for i in items):
+            return offline
+        stored = reuse.parts_source if reuse is not None else None
+        can_call = self.client is not None and not self._disabled
+        if not can_call and (stored is None or stored.origin != "llm"):
             return offline
         prompt = load_prompt(self.settings.prompts_dir, "digest_parts", lang)
         briefs = "\n\n".join(
@@ -384,6 +479,13 @@ class BriefSummarizer:
             for i in items
         )
         messages = prompt.messages(briefs=fence(briefs))
+        source = PartsSource(
+            origin="llm", input_hash=_input_hash(self.settings.model, [i.paper.id for i in items], messages)
+        )
+        if reuse is not None and stored == source:
+            return DigestParts(highlights=reuse.highlights, daily_actions=reuse.daily_actions, source=source)
+        if not can_call:
+            return offline
         try:
             _, out, error = await self._ask(messages, PartsOut, "digest_parts", run)
         except (OverBudget, LLMFailed) as exc:
@@ -397,7 +499,12 @@ class BriefSummarizer:
             Highlight(rank=h.rank, headline=h.headline, keywords=keywords.get(h.rank) or h.keywords)
             for h in offline.highlights
         ]
-        return DigestParts(highlights=highlights, daily_actions=out.daily_actions)
+        return DigestParts(highlights=highlights, daily_actions=out.daily_actions, source=source)
+
+
+def _input_hash(model: str, paper_ids: list[str], messages: list[dict[str, str]]) -> str:
+    text = json.dumps([model, paper_ids, messages], ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def _schema_refused(exc: openai.BadRequestError) -> bool:
