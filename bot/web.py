@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -35,10 +38,18 @@ def create_app(settings: Settings, store: Store) -> Starlette:
     """One app for every HTTP entry point; each adapter contributes its routes here, in one place."""
     from bot.telegram import webhook as telegram_webhook
 
+    on_shutdown: list[Callable[[], Awaitable[None]]] = []
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        for close in on_shutdown:
+            await close()
+
     routes: list[BaseRoute] = [Route("/healthz", healthz), Route("/metrics", metrics_endpoint)]
-    routes += slack_routes(settings, store)
+    routes += slack_routes(settings, store, on_shutdown)
     routes += telegram_webhook.routes(settings, store)
-    app = Starlette(routes=routes)
+    app = Starlette(routes=routes, lifespan=lifespan)
     app.state.settings = settings
     app.state.store = store
     webpages.install(app)  # /, /d/<date>, /feed.xml, /static and the friendly 404/500 pages
