@@ -64,13 +64,12 @@ class Closers:
 
 def create_app(settings: Settings, store: Store) -> Starlette:
     """One app for every HTTP entry point; each adapter contributes its routes here, in one place, and registers
-    what it must close on shutdown (`closers.add`). The app owns `store` and closes it when the server stops.
-    The Slack side holds no session: its AsyncWebClient opens one per request and closes it."""
+    what it must close on shutdown (`closers.add`). The app owns `store` and closes it when the server stops."""
     from bot.telegram import webhook as telegram_webhook
 
     closers = Closers(store)
     routes: list[BaseRoute] = [Route("/healthz", healthz), Route("/metrics", metrics_endpoint)]
-    routes += slack_routes(settings, store)
+    routes += slack_routes(settings, store, on_shutdown=closers.add)
     routes += telegram_webhook.routes(settings, store, on_shutdown=closers.add)
     app = Starlette(routes=routes, lifespan=closers.lifespan)
     app.state.settings = settings

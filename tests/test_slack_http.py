@@ -86,6 +86,27 @@ def test_public_flag_answers_in_channel_and_a_mistake_gets_an_example(served: Se
     assert "예:" in all_text(by_type["ephemeral"])  # the out-of-range rank comes back with a working example
 
 
+def test_answers_reuse_one_connection_to_the_response_url(served: Served) -> None:
+    """bolt's respond() opened a session and a connection per answer; ours keeps one session per app."""
+    for n in (1, 2, 3):
+        post_signed(served.url, command_body("/paper", f"{n} risks", served.fake))
+        wait_for(lambda n=n: len(served.fake.responses) == n, f"answer {n}")  # type: ignore[misc]
+    assert len({r.peer_port for r in served.fake.responses}) == 1
+    assert {r.payload["response_type"] for r in served.fake.responses} == {"ephemeral"}
+    assert {r.payload["replace_original"] for r in served.fake.responses} == {False}
+
+
+async def test_close_app_closes_the_response_session(fake_slack: FakeSlack, make_settings) -> None:  # type: ignore[no-untyped-def]
+    from bot.slack.app import _SESSIONS, build_app, close_app
+
+    settings = slack_settings(make_settings, fake_slack)
+    app = build_app(settings, store_for(settings))
+    session = _SESSIONS[app].get()
+    await close_app(app)
+    assert session.closed
+    await close_app(app)  # twice is harmless
+
+
 @pytest.mark.parametrize(
     ("case", "kwargs"),
     [

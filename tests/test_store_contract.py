@@ -226,3 +226,19 @@ async def test_migrate_sqlite_to_redis_keeps_everything(tmp_path, redis_url, red
     finally:
         await source.close()
         await target.close()
+
+
+async def test_sqlite_find_digest_reuses_its_parse_until_another_process_replaces_the_digest(tmp_path, digest):
+    reader, writer = SqliteStore(tmp_path / "store.sqlite3"), SqliteStore(tmp_path / "store.sqlite3")
+    try:
+        await writer.save_digest(digest)
+        first = await reader.find_digest("ko")
+        assert first == digest
+        assert await reader.find_digest("ko") is first  # the same stored body: parsed once
+        assert await reader.find_digest("ko", DAY) is first
+        await writer.save_digest(digest.model_copy(update={"daily_actions": ["something new"]}))
+        assert (await reader.find_digest("ko")).daily_actions == ["something new"]  # type: ignore[union-attr]
+        assert await reader.find_digest("en") is None
+    finally:
+        await reader.close()
+        await writer.close()

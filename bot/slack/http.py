@@ -5,19 +5,24 @@ bolt verifies each request's signature (SLACK_SIGNING_SECRET, 5-minute window) b
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bot.slack.app import build_app
+from bot.slack.app import build_app, close_app
 from digest.settings import Settings
 from digest.store import Store
 
 PATH = "/slack/events"
 
 
-def slack_routes(settings: Settings, store: Store) -> list[BaseRoute]:
+def slack_routes(
+    settings: Settings, store: Store, on_shutdown: Callable[[Callable[[], Awaitable[None]]], None] | None = None
+) -> list[BaseRoute]:
+    """The route; `on_shutdown` registers what the app opens and must close when the server stops."""
     if settings.slack_bot_token is None or settings.slack_signing_secret is None:
 
         async def not_configured(request: Request) -> Response:
@@ -27,7 +32,10 @@ def slack_routes(settings: Settings, store: Store) -> list[BaseRoute]:
 
         return [Route(PATH, not_configured, methods=["POST"])]
 
-    handler = AsyncSlackRequestHandler(build_app(settings, store))
+    app = build_app(settings, store)
+    handler = AsyncSlackRequestHandler(app)
+    if on_shutdown is not None:
+        on_shutdown(lambda: close_app(app))
 
     async def events(request: Request) -> Response:
         # A timestamp that is not a number would make the verifier raise: refuse it like any bad signature.

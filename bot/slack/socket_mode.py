@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-from bot.slack.app import build_app
+from bot.slack.app import build_app, close_app
 from digest.settings import ConfigError, Settings
 from digest.store import Store
 
@@ -23,3 +23,4 @@ async def run_socket_mode(settings: Settings, store: Store) -> None:
         await handler.start_async()
     finally:
         await handler.close_async()
+        await close_app(handler.app)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
@@ -37,6 +38,8 @@ CREATE INDEX IF NOT EXISTS deliveries_day ON deliveries (day);
 CREATE TABLE IF NOT EXISTS locks (name TEXT PRIMARY KEY, token TEXT NOT NULL, expires REAL NOT NULL);
 """
 
+PARSE_CACHE_SIZE = 64  # parsed digests kept in process for find_digest, checked against the stored body each read
+
 
 def _now() -> datetime:
     return datetime.now(UTC)
@@ -49,6 +52,10 @@ class SqliteStore:
         self._db: aiosqlite.Connection | None = None
         # One connection per store: concurrent tasks (a fan-out) must not nest BEGIN IMMEDIATE on it.
         self._write_lock = asyncio.Lock()
+        # (lang, day) -> (the stored JSON, its parse). Validating a digest costs milliseconds of CPU (the text
+        # validators run on every field) and every follow-up command reads one, so reuse the parse while the
+        # stored body is the same string; comparing it is a memcmp. Another process may have saved a new one.
+        self._parsed: OrderedDict[tuple[str, str], tuple[str, Digest]] = OrderedDict()
 
     async def _conn(self) -> aiosqlite.Connection:
         if self._db is None:
@@ -104,9 +111,22 @@ class SqliteStore:
 
     async def find_digest(self, lang: Lang, day: date | None = None) -> Digest | None:
         if day is None:
-            row = await self._one("SELECT body FROM digests WHERE lang = ? ORDER BY day DESC LIMIT 1", (lang,))
-            return Digest.model_validate_json(str(row[0])) if row else None
-        return await self.get_digest(day, lang)
+            row = await self._one("SELECT day, body FROM digests WHERE lang = ? ORDER BY day DESC LIMIT 1", (lang,))
+        else:
+            row = await self._one("SELECT day, body FROM digests WHERE day = ? AND lang = ?", (day.isoformat(), lang))
+        if row is None:
+            return None
+        key, body = (lang, str(row[0])), str(row[1])
+        cached = self._parsed.get(key)
+        if cached is not None and cached[0] == body:
+            digest = cached[1]
+        else:
+            digest = Digest.model_validate_json(body)
+            self._parsed[key] = (body, digest)
+            while len(self._parsed) > PARSE_CACHE_SIZE:
+                self._parsed.popitem(last=False)
+        self._parsed.move_to_end(key)
+        return digest
 
     async def latest_date(self, lang: Lang) -> date | None:
         row = await self._one("SELECT MAX(day) FROM digests WHERE lang = ?", (lang,))

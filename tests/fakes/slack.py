@@ -47,6 +47,7 @@ class Posted:
     blocks: list[dict[str, Any]] = field(default_factory=list)
     thread_ts: str | None = None
     payload: dict[str, Any] = field(default_factory=dict)
+    peer_port: int | None = None  # the client's port: answers over one kept-alive connection share it
 
 
 def block_kit_error(payload: dict[str, Any]) -> str | None:
@@ -241,6 +242,7 @@ class FakeSlack(FakeService):
                 payload.get("blocks") or [],
                 payload.get("thread_ts"),
                 payload,
+                request.client.port if request.client else None,
             )
         )
         return Response("ok")
