@@ -194,6 +194,7 @@ def serve(
     port: Annotated[int | None, typer.Option(help="port (default: PORT, else 8000)")] = None,
 ) -> None:
     """Serve HTTP: /healthz, Slack events, the Telegram webhook and the archive pages."""
+    import gc
     import os
 
     import uvicorn
@@ -204,7 +205,12 @@ def serve(
     listen_port = port or int(os.environ.get("PORT") or 8000)
     run(_flush_on_start(settings))
     store = open_store(settings)
-    uvicorn.run(create_app(settings, store), host=host, port=listen_port, log_config=None, access_log=False)
+    app_ = create_app(settings, store)
+    # Everything imported so far lives as long as the server: keep it out of the collector's full passes,
+    # which otherwise stall every in-flight request (Slack's 3 s ack) for as long as they take.
+    gc.collect()
+    gc.freeze()
+    uvicorn.run(app_, host=host, port=listen_port, log_config=None, access_log=False)
 
 
 def render_reply(reply: Reply, platform: str) -> str:

@@ -34,6 +34,7 @@ from digest.store import Store, StoreUnavailable
 log = logging.getLogger(__name__)
 
 EVENT_DEDUP_TTL_S = 3600.0  # Slack retries an event for a few minutes; an hour covers them all
+ANSWER_LANES = 4  # answers worked on at once: a response_url stays valid for 30 minutes, an ack only 3 s
 RESPOND_TIMEOUT_S = 30.0  # what slack_sdk's webhook client allows a response_url call when it owns the session
 
 
@@ -44,6 +45,12 @@ class SlackDeps:
     settings: Settings
     store: Store
     poster: SlackPoster
+    _lane: asyncio.Semaphore | None = None
+
+    def _answer_lane(self) -> asyncio.Semaphore:
+        if self._lane is None:  # made on first use, on the serving event loop
+            self._lane = asyncio.Semaphore(ANSWER_LANES)
+        return self._lane
 
     def today(self) -> date:
         return datetime.now(self.settings.tz).date()
@@ -60,16 +67,20 @@ class SlackDeps:
         return self.settings.lang
 
     async def answer(self, text: str, *, lang: Lang, today: date | None = None) -> Message:
-        """The command engine's Reply as Block Kit. The engine never raises; the guard keeps a listener alive anyway."""
-        try:
-            reply = await engine.answer(
-                text, self.store, lang=lang, today=today or self.today(), public_url=self.settings.public_url
-            )
-        except Exception:
-            log.exception("slack: answering %r failed", text[:80])
-            reply = Reply(kind="unavailable", title=_UNAVAILABLE[lang], footer="/paper 3 risks")
-        metrics.command_answered("slack", reply.kind)
-        return reply_to_blocks(reply)
+        """The command engine's Reply as Block Kit. The engine never raises; the guard keeps a listener alive anyway.
+
+        Answers take turns (ANSWER_LANES at once): under a burst, the acks of new requests, which Slack wants
+        within 3 s, are then not queued on the event loop behind dozens of answers, which may take minutes."""
+        async with self._answer_lane():
+            try:
+                reply = await engine.answer(
+                    text, self.store, lang=lang, today=today or self.today(), public_url=self.settings.public_url
+                )
+            except Exception:
+                log.exception("slack: answering %r failed", text[:80])
+                reply = Reply(kind="unavailable", title=_UNAVAILABLE[lang], footer="/paper 3 risks")
+            metrics.command_answered("slack", reply.kind)
+            return reply_to_blocks(reply)
 
 
 _UNAVAILABLE: dict[Lang, str] = {
