@@ -140,6 +140,11 @@ class FanOut:
         self._digests: dict[tuple[date, Lang], Digest | None] = {}
         self.report = FanOutReport()
         self._unreachable: list[tuple[Platform, str]] = []
+        # The first message of a post is the only one whose loss in a crash repeats a whole delivery (there is no
+        # recorded parent to resume under). One at a time per process, from send to ledger write, so a crash
+        # can leave at most one chat with its first message accepted but unrecorded: at most one duplicate
+        # delivery per crash. The other messages, and every other wait, stay concurrent.
+        self._first_message = asyncio.Lock()
 
     async def digest_for(self, day: date, lang: Lang) -> Digest | None:
         """The chat's language when built, else the deployment's (a post in the other language beats none)."""
@@ -209,16 +214,29 @@ class FanOut:
                     self.report.errors[key] = "in-doubt (sender died mid-post)"
                     return "in-doubt"
             await pace.wait_turn()
+            holding = False
+            if progress.done == 0:
+                await self._first_message.acquire()
+                holding = True
+
+            def let_go() -> None:
+                nonlocal holding
+                if holding:
+                    holding = False
+                    self._first_message.release()
 
             async def record(done: PostProgress, chat: str = chat) -> None:
                 nonlocal progress
                 progress = done
-                await self._record_progress(platform, chat, day, done)
+                try:
+                    await self._record_progress(platform, chat, day, done)
+                finally:
+                    let_go()
 
             try:
                 if moved:
                     moved = False  # the ledger row came along with the old chat's progress: none of it is here
-                    await record(progress)
+                    await self._record_progress(platform, chat, day, progress)
                 message_id = await poster.post_digest(
                     chat, digest, resume=progress if progress.done else None, on_progress=record
                 )
@@ -252,8 +270,11 @@ class FanOut:
                 if attempt > self.settings.delivery_retries or self.stop.is_set():
                     break
                 self.report.retries += 1
+                let_go()
                 await asyncio.sleep(self._backoff(exc, attempt, pace))
                 continue  # `progress` holds what is out: the retry sends only the rest
+            finally:
+                let_go()
             await self._record_sent(platform, chat, day, message_id)
             return "sent"
         self.report.errors[key] = f"{RETRY}{last_error}"

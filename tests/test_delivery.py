@@ -290,6 +290,26 @@ async def test_a_retry_after_a_failure_mid_post_sends_only_the_rest(settings: Se
     assert row is not None and (row.status, row.message_id) == ("sent", "y-m1")
 
 
+async def test_first_messages_go_out_one_at_a_time_the_rest_concurrently(settings: Settings, store: Store) -> None:
+    """A crash can then leave at most one chat with its first message out but unrecorded: one duplicate at most."""
+    await stored_digest(settings, store)
+    slots = await subscribe(store, *[str(n) for n in range(10)])
+    poster = MessagesPoster()
+    between: Counter[str] = Counter()  # first / later messages sent but not yet recorded, right now and at most
+    most: Counter[str] = Counter()
+
+    async def slow_platform(chat: str, n: int) -> None:
+        kind = "first" if n == 1 else "later"
+        between[kind] += 1
+        most[kind] = max(most[kind], between[kind])
+        await asyncio.sleep(0.01)
+        between[kind] -= 1
+
+    poster.after = slow_platform
+    report = await FanOut(settings, store, {"telegram": poster}, "p").run(slots)
+    assert report.results["sent"] == 10 and most["first"] == 1 and most["later"] > 1
+
+
 async def test_a_sender_whose_claim_was_taken_over_stops_posting(settings: Settings, store: Store) -> None:
     await stored_digest(settings, store)
     slots = await subscribe(store, "x")
