@@ -1,18 +1,23 @@
 """The morning fan-out: for each due slot, claim the ledger row, post through the platform's Poster, record it.
 
-Per chat:  claim (platform, chat, day) -> poster.post_digest -> mark_sent(message id).
+Per chat:  claim (platform, chat, day) -> poster.post_digest, mark_progress after each message -> mark_sent.
+- Progress: a post is several messages (Slack: parent + thread replies; Telegram: header + one per paper). After
+  each one the platform accepted, the ledger row records how many are out and the first one's id, and the
+  claim is extended. A retry, a later tick, or a sender taking over a dead one's claim sends only the rest.
 - RetryLater: wait (the platform's Retry-After when given, which also pauses that whole platform, else
   exponential backoff) and try again up to `delivery_retries` times; then mark_failed("retry: ...") and a
   later scheduler tick tries again while the chat's catch-up window lasts.
 - ChatUnreachable: mark_failed("unreachable: ..."), not retried today; after `max_chat_failures` such days in
   a row the subscription is removed.
 - ChatMoved: move the subscription (and its ledger rows) to the new id and post there.
+- Superseded (our claim was taken over while we were paused past its expiry): stop; the new owner finishes.
 Per platform: at most `delivery_concurrency` posts in flight and `*_posts_per_s` started per second; chats that
 fail never stop the others. One summary log line per run.
 
-The crash window (the platform accepted, the process died before mark_sent) is handled per `delivery_mode`
-when a later sender finds a claim whose owner let it expire: at-least-once posts again, at-most-once records
-the chat as "in-doubt" and does not. No platform-specific code here: only bot.platform's Poster and errors.
+The crash window is one message: the one the platform accepted just before the sender died, before its
+progress was written. A sender taking over the expired claim handles it per `delivery_mode`: at-least-once
+sends that message again, at-most-once skips it (and when it is the first message, posts nothing and records
+the chat as "in-doubt"). No platform-specific code here: only bot.platform's Poster and errors.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
 from bot import metrics
-from bot.platform import ChatMoved, ChatUnreachable, DeliveryError, Poster, RetryLater
+from bot.platform import ChatMoved, ChatUnreachable, DeliveryError, Poster, PostProgress, RetryLater, Superseded
 from bot.scheduler import Slot
 from digest.models import Digest, Lang
 from digest.settings import Settings
@@ -96,13 +101,14 @@ class FanOutReport:
     errors: dict[str, str] = field(default_factory=dict)  # "platform:chat" -> last error
     retries: int = 0
     moved: int = 0
+    resumed: int = 0  # posts continued after the messages a dead sender got out
     unsubscribed: int = 0
     seconds: float = 0.0
 
     def summary(self, owner: str) -> str:
         parts = [f"{k}={self.results[k]}" for k in sorted(self.results)]
         line = f"fan-out day={self.day} owner={owner} slots={sum(self.results.values())} " + " ".join(parts)
-        line += f" retries={self.retries} moved={self.moved} unsubscribed={self.unsubscribed} took={self.seconds:.1f}s"
+        line += f" retries={self.retries} moved={self.moved} resumed={self.resumed} unsubscribed={self.unsubscribed} took={self.seconds:.1f}s"
         if self.errors:
             shown = "; ".join(f"{k} {v}" for k, v in list(self.errors.items())[:5])
             more = len(self.errors) - 5
@@ -135,6 +141,11 @@ class FanOut:
         self._digests: dict[tuple[date, Lang], Digest | None] = {}
         self.report = FanOutReport()
         self._unreachable: list[tuple[Platform, str]] = []
+        # The first message of a post is the only one whose loss in a crash repeats a whole delivery (there is no
+        # recorded parent to resume under). One at a time per process, from send to ledger write, so a crash
+        # can leave at most one chat with its first message accepted but unrecorded: at most one duplicate
+        # delivery per crash. The other messages, and every other wait, stay concurrent.
+        self._first_message = asyncio.Lock()
 
     async def digest_for(self, day: date, lang: Lang) -> Digest | None:
         """The chat's language when built, else the deployment's (a post in the other language beats none)."""
@@ -190,19 +201,50 @@ class FanOut:
     async def _deliver(self, slot: Slot, poster: Poster, pace: PlatformPace, digest: Digest) -> Result:
         platform, chat, day = slot.sub.platform, slot.sub.chat_id, slot.day
         key = f"{platform}:{chat}"
-        if self.settings.delivery_mode == "at-most-once" and await self._in_doubt(platform, chat, day):
-            self.report.errors[key] = "in-doubt (sender died mid-post)"
-            return "in-doubt"
         last_error = ""
         moves = 0
+        moved = False
         attempt = 0
+        progress: PostProgress | None = None  # how far the post got; read from the ledger after the first claim
         while attempt <= self.settings.delivery_retries:
             if not await self.store.claim_delivery(platform, chat, day, self.owner, self.settings.claim_ttl_s):
                 row = await self.store.get_delivery(platform, chat, day)
                 return "already" if row is not None and row.status == "sent" else "busy"
+            if progress is None:
+                progress = await self._resume_point(platform, chat, day)
+                if progress is None:
+                    self.report.errors[key] = "in-doubt (sender died mid-post)"
+                    return "in-doubt"
             await pace.wait_turn()
+            holding = False
+            if progress.done == 0:
+                await self._first_message.acquire()
+                holding = True
+
+            def let_go() -> None:
+                nonlocal holding
+                if holding:
+                    holding = False
+                    self._first_message.release()
+
+            async def record(done: PostProgress, chat: str = chat) -> None:
+                nonlocal progress
+                progress = done
+                try:
+                    await self._record_progress(platform, chat, day, done)
+                finally:
+                    let_go()
+
             try:
-                message_id = await poster.post_digest(chat, digest)
+                if moved:
+                    moved = False  # the ledger row came along with the old chat's progress: none of it is here
+                    await self._record_progress(platform, chat, day, progress)
+                message_id = await poster.post_digest(
+                    chat, digest, resume=progress if progress.done else None, on_progress=record
+                )
+            except Superseded as exc:
+                log.warning("stopped posting to %s: %s", key, exc)
+                return "busy"
             except ChatMoved as exc:
                 moves += 1
                 if moves > MAX_MOVES or not exc.new_chat_id:
@@ -212,6 +254,7 @@ class FanOut:
                 await self.store.move_subscription(platform, chat, exc.new_chat_id)
                 chat, key = exc.new_chat_id, f"{platform}:{exc.new_chat_id}"
                 self.report.moved += 1
+                progress, moved = PostProgress(), True  # a new chat: the whole post goes there
                 continue  # the claim moved with the ledger row; claim again under the new id and post there
             except ChatUnreachable as exc:
                 metrics.POSTS_FAILED.labels(platform, "unreachable").inc()
@@ -229,13 +272,61 @@ class FanOut:
                 if attempt > self.settings.delivery_retries or self.stop.is_set():
                     break
                 self.report.retries += 1
+                let_go()
                 await asyncio.sleep(self._backoff(exc, attempt, pace))
-                continue
+                continue  # `progress` holds what is out: the retry sends only the rest
+            finally:
+                let_go()
             await self._record_sent(platform, chat, day, message_id)
             return "sent"
         self.report.errors[key] = f"{RETRY}{last_error}"
         await self.store.mark_failed(platform, chat, day, self.owner, f"{RETRY}{last_error}")
         return "failed"
+
+    async def _resume_point(self, platform: Platform, chat: str, day: date) -> PostProgress | None:
+        """Where the post to a just-claimed chat starts: after the messages the ledger says are out. None: it
+        must not be posted (at-most-once, and the sender before us may have got the first message out).
+
+        A claim taken over from a dead sender (`took_over`) is in doubt by exactly one message: the one after
+        the recorded progress, which the platform may have accepted just before the sender died. at-least-once
+        sends it (again, perhaps); at-most-once skips it, and when it is the first message (the parent the
+        rest hangs on) does not post at all and records the chat as in-doubt. A failed row is not in doubt:
+        the sender that failed recorded each message the platform accepted."""
+        row = await self.store.get_delivery(platform, chat, day)
+        progress = PostProgress()
+        if row is not None and row.progress > 0 and row.message_id:
+            progress = PostProgress(row.progress, row.message_id)
+        if row is None or row.took_over is None:
+            return progress
+        if self.settings.delivery_mode == "at-least-once":
+            if progress.done:
+                self.report.resumed += 1
+                log.info("%s:%s: %s died mid-post; resuming after message %d", platform, chat, row.took_over,
+                         progress.done)  # fmt: skip
+            return progress
+        if progress.done == 0:
+            await self.store.mark_failed(platform, chat, day, self.owner, f"{IN_DOUBT}{row.took_over} died mid-post")
+            return None
+        skip = PostProgress(progress.done + 1, progress.first_id)
+        log.info("%s:%s: %s died mid-post; at-most-once: skipping message %d, which may be out, and resuming",
+                 platform, chat, row.took_over, skip.done)  # fmt: skip
+        self.report.resumed += 1
+        await self._record_progress(platform, chat, day, skip)  # skipped once, not again by a later takeover
+        return skip
+
+    async def _record_progress(self, platform: Platform, chat: str, day: date, progress: PostProgress) -> None:
+        """Write how far the post got (extending the claim); raise Superseded when the claim is no longer ours."""
+        try:
+            held = await self.store.mark_progress(
+                platform, chat, day, self.owner, progress.first_id, progress.done, self.settings.claim_ttl_s
+            )
+        except StoreUnavailable as exc:
+            # Go on posting: a crash before the store is back costs at most the messages sent meanwhile, and
+            # stopping now would leave the chat half-served for sure. mark_sent retries at the end.
+            log.warning("%s:%s: could not record the post's progress (%d): %s", platform, chat, progress.done, exc)
+            return
+        if not held:
+            raise Superseded(f"another sender took over the claim on {platform}:{chat}")
 
     def _backoff(self, exc: BaseException, attempt: int, pace: PlatformPace) -> float:
         if isinstance(exc, RetryLater) and exc.retry_after_s is not None:
@@ -243,16 +334,6 @@ class FanOut:
             return exc.retry_after_s
         base = self.settings.delivery_backoff_s * 2 ** (attempt - 1)
         return base * (0.5 + random.random() / 2)  # jitter: several senders do not retry in step
-
-    async def _in_doubt(self, platform: Platform, chat: str, day: date) -> bool:
-        """at-most-once: a claim left to expire by another sender may have been posted; never post it again."""
-        row = await self.store.get_delivery(platform, chat, day)
-        if row is None or row.status != "claimed" or row.owner == self.owner:
-            return False
-        if row.expires_at is not None and row.expires_at > datetime.now(UTC):
-            return False  # still live: claim_delivery will refuse it
-        await self.store.mark_failed(platform, chat, day, self.owner, f"{IN_DOUBT}{row.owner} died mid-post")
-        return True
 
     async def _record_sent(self, platform: Platform, chat: str, day: date, message_id: str) -> None:
         """The post is out; recording it is what prevents a second one, so retry a store hiccup a few times."""

@@ -44,9 +44,10 @@ def chat_status(
     tz = scheduler.zone_of(sub, settings)
     slot = scheduler.slot_for(sub, day, settings)
     if row is not None and row.status == "sent":
-        return "sent", f"message {row.message_id} at {_local(row.updated_at, tz)}"
+        resumed = f"; resumed after {row.took_over} died mid-post" if row.took_over else ""
+        return "sent", f"message {row.message_id} at {_local(row.updated_at, tz)}{resumed}"
     if row is not None and row.status == "claimed" and row.expires_at and row.expires_at > now:
-        return "sending", f"claimed by {row.owner} (attempt {row.attempts})"
+        return "sending", f"claimed by {row.owner} (attempt {row.attempts}, {row.progress} messages out)"
     if row is not None and row.status == "failed":
         final = (row.error or "").startswith((UNREACHABLE, IN_DOUBT))
         if slot is not None and not final and scheduler.state(slot, now, settings) == "due":
@@ -62,7 +63,9 @@ def chat_status(
     if state == "early":
         return "pending", f"posts at {when}"
     if state == "due":
-        expired = " (a sender died; taken over on the next tick)" if row is not None else ""
+        expired = ""
+        if row is not None and row.status == "claimed":
+            expired = f" (a sender died after {row.progress} messages; the next tick resumes there)"
         return "due", f"was due at {when}, served on the next tick{expired}"
     return "missed", f"was due at {when}; the catch-up window ({settings.catchup_hours:g} h) has passed"
 

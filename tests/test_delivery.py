@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ import pytest
 from bot import scheduler
 from bot.delivery import FanOut
 from bot.leader import Leader
-from bot.platform import ChatMoved, ChatUnreachable, DeliveryError, RetryLater
+from bot.platform import ChatMoved, ChatUnreachable, DeliveryError, PostProgress, RetryLater
 from bot.worker import Worker
 from digest import pipeline
 from digest.models import Digest
@@ -41,7 +41,7 @@ class RecordingPoster:
         self.script: dict[str, list[BaseException]] = {}
         self.gate: asyncio.Event | None = None
 
-    async def post_digest(self, chat_id: str, digest: Digest) -> str:
+    async def post_digest(self, chat_id: str, digest: Digest, **_: Any) -> str:
         self.attempts[chat_id] += 1
         if self.gate is not None:
             await self.gate.wait()
@@ -50,6 +50,41 @@ class RecordingPoster:
             raise errors.pop(0)
         self.posts.append(chat_id)
         return f"m-{chat_id}-{len(self.posts)}"
+
+
+class MessagesPoster:
+    """A post of SIZE messages, sent one by one with the progress reported after each, as the real posters do.
+    `fail[(chat, n)]`: exceptions to raise instead of sending message n; `after(chat, n)`: awaited after it."""
+
+    SIZE = 6
+
+    def __init__(self, platform: str = "telegram") -> None:
+        self.platform = platform
+        self.sent: list[tuple[str, int]] = []
+        self.resumes: list[PostProgress | None] = []
+        self.fail: dict[tuple[str, int], list[BaseException]] = {}
+        self.after: Callable[[str, int], Awaitable[None]] | None = None
+
+    async def post_digest(
+        self, chat_id: str, digest: Digest, *, resume: PostProgress | None = None, on_progress: Any = None
+    ) -> str:
+        self.resumes.append(resume)
+        done, first = (resume.done, resume.first_id) if resume else (0, None)
+        for n in range(done + 1, self.SIZE + 1):
+            errors = self.fail.get((chat_id, n))
+            if errors:
+                raise errors.pop(0)
+            self.sent.append((chat_id, n))
+            first = first or f"{chat_id}-m{n}"
+            if self.after is not None:
+                await self.after(chat_id, n)
+            if on_progress is not None:
+                await on_progress(PostProgress(n, first))
+        assert first is not None
+        return first
+
+    def messages(self, chat: str) -> list[int]:
+        return [n for c, n in self.sent if c == chat]
 
 
 @pytest.fixture
@@ -192,6 +227,115 @@ async def test_at_most_once_records_an_expired_claim_as_in_doubt_and_does_not_po
     assert poster.posts == ["y"] and report.results["in-doubt"] == 1
     row = await store.get_delivery("telegram", "x", DAY)
     assert row is not None and row.status == "failed" and (row.error or "").startswith("in-doubt: dead")
+
+
+async def dead_sender(store: Store, chat: str, done: int, *, first: str = "h1") -> None:
+    """A sender that claimed `chat`, got `done` messages out and recorded them, then died (its claim expires)."""
+    assert await store.claim_delivery("telegram", chat, DAY, "dead", ttl_s=60)
+    if done:
+        assert await store.mark_progress("telegram", chat, DAY, "dead", first, done, ttl_s=0.01)
+    else:
+        assert await store.claim_delivery("telegram", chat, DAY, "dead", ttl_s=0.01)
+    await asyncio.sleep(0.05)
+
+
+async def test_a_takeover_resumes_after_the_messages_the_dead_sender_recorded(settings: Settings, store: Store) -> None:
+    await stored_digest(settings, store)
+    slots = await subscribe(store, "x", "fresh")
+    await dead_sender(store, "x", 3)
+    poster = MessagesPoster()
+    report = await FanOut(settings, store, {"telegram": poster}, "p").run(slots)
+    assert report.results["sent"] == 2 and report.resumed == 1
+    assert poster.messages("x") == [4, 5, 6] and poster.messages("fresh") == [1, 2, 3, 4, 5, 6]
+    assert PostProgress(3, "h1") in poster.resumes
+    row = await store.get_delivery("telegram", "x", DAY)
+    assert row is not None and (row.status, row.message_id, row.progress, row.took_over) == ("sent", "h1", 6, "dead")
+
+
+async def test_a_takeover_with_nothing_recorded_posts_it_all_at_least_once(settings: Settings, store: Store) -> None:
+    await stored_digest(settings, store)
+    slots = await subscribe(store, "x")
+    await dead_sender(store, "x", 0)
+    poster = MessagesPoster()
+    report = await FanOut(settings, store, {"telegram": poster}, "p").run(slots)
+    assert report.results["sent"] == 1 and report.resumed == 0 and poster.messages("x") == [1, 2, 3, 4, 5, 6]
+
+
+async def test_at_most_once_skips_the_one_message_in_doubt_and_sends_the_rest(settings: Settings, store: Store) -> None:
+    await stored_digest(settings, store)
+    settings = settings.model_copy(update={"delivery_mode": "at-most-once"})
+    slots = await subscribe(store, "x")
+    await dead_sender(store, "x", 3)
+    poster = MessagesPoster()
+    report = await FanOut(settings, store, {"telegram": poster}, "p").run(slots)
+    assert report.results["sent"] == 1 and poster.messages("x") == [5, 6]  # 4 may be out: never twice
+    row = await store.get_delivery("telegram", "x", DAY)
+    assert row is not None and (row.status, row.message_id, row.progress) == ("sent", "h1", 6)
+
+
+async def test_a_retry_after_a_failure_mid_post_sends_only_the_rest(settings: Settings, store: Store) -> None:
+    await stored_digest(settings, store)
+    slots = await subscribe(store, "x", "y")
+    poster = MessagesPoster()
+    poster.fail[("x", 3)] = [RetryLater("flood", retry_after_s=0.01)]
+    poster.fail[("y", 4)] = [DeliveryError("502")] * 3  # every try of this run: a later tick resumes it
+    report = await FanOut(settings, store, {"telegram": poster}, "p").run(slots)
+    assert poster.messages("x") == [1, 2, 3, 4, 5, 6] and report.results == Counter({"sent": 1, "failed": 1})
+    assert poster.messages("y") == [1, 2, 3]
+    row = await store.get_delivery("telegram", "y", DAY)
+    assert row is not None and (row.status, row.progress, row.message_id) == ("failed", 3, "y-m1")
+    again = await FanOut(settings, store, {"telegram": poster}, "p").run(slots)
+    assert again.results == Counter({"sent": 1, "already": 1}) and poster.messages("y") == [1, 2, 3, 4, 5, 6]
+    row = await store.get_delivery("telegram", "y", DAY)
+    assert row is not None and (row.status, row.message_id) == ("sent", "y-m1")
+
+
+async def test_first_messages_go_out_one_at_a_time_the_rest_concurrently(settings: Settings, store: Store) -> None:
+    """A crash can then leave at most one chat with its first message out but unrecorded: one duplicate at most."""
+    await stored_digest(settings, store)
+    slots = await subscribe(store, *[str(n) for n in range(10)])
+    poster = MessagesPoster()
+    between: Counter[str] = Counter()  # first / later messages sent but not yet recorded, right now and at most
+    most: Counter[str] = Counter()
+
+    async def slow_platform(chat: str, n: int) -> None:
+        kind = "first" if n == 1 else "later"
+        between[kind] += 1
+        most[kind] = max(most[kind], between[kind])
+        await asyncio.sleep(0.01)
+        between[kind] -= 1
+
+    poster.after = slow_platform
+    report = await FanOut(settings, store, {"telegram": poster}, "p").run(slots)
+    assert report.results["sent"] == 10 and most["first"] == 1 and most["later"] > 1
+
+
+async def test_a_sender_whose_claim_was_taken_over_stops_posting(settings: Settings, store: Store) -> None:
+    await stored_digest(settings, store)
+    slots = await subscribe(store, "x")
+    poster = MessagesPoster()
+
+    async def paused_past_expiry(chat: str, n: int) -> None:
+        if n == 2:  # meanwhile another sender found the claim expired and took it
+            await store.mark_failed("telegram", chat, DAY, "p", "expired")
+            assert await store.claim_delivery("telegram", chat, DAY, "thief", 60)
+
+    poster.after = paused_past_expiry
+    report = await FanOut(settings, store, {"telegram": poster}, "p").run(slots)
+    assert report.results["busy"] == 1 and poster.messages("x") == [1, 2]
+    row = await store.get_delivery("telegram", "x", DAY)
+    assert row is not None and (row.status, row.owner) == ("claimed", "thief")
+
+
+async def test_a_moved_chat_gets_the_whole_post_under_its_new_id(settings: Settings, store: Store) -> None:
+    await stored_digest(settings, store)
+    slots = await subscribe(store, "-100")
+    poster = MessagesPoster()
+    poster.fail[("-100", 2)] = [ChatMoved("migrated", new_chat_id="-100200")]
+    await FanOut(settings, store, {"telegram": poster}, "p").run(slots)
+    assert poster.messages("-100200") == [1, 2, 3, 4, 5, 6]
+    row = await store.get_delivery("telegram", "-100200", DAY)
+    assert row is not None and row.status == "sent" and row.message_id == "-100200-m1"
 
 
 async def test_one_summary_line_per_run_and_no_line_when_nothing_to_do(

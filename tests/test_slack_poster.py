@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.platform import ChatUnreachable, RetryLater
+from bot.platform import ChatUnreachable, PostProgress, RetryLater, Superseded
 from bot.slack.poster import SlackPoster
 from digest.models import Digest
 from digest.settings import Settings
@@ -157,3 +157,38 @@ async def test_server_errors_are_retry_later(fake_slack: FakeSlack, digest: Dige
     for _ in range(2):
         with pytest.raises(RetryLater):
             await slack.post_digest("C0PAPERS", digest)
+
+
+async def test_progress_after_each_message_and_a_resumed_post_sends_only_the_rest_in_the_same_thread(
+    fake_slack: FakeSlack, digest: Digest
+) -> None:
+    slack, _ = poster(fake_slack)
+    seen: list[PostProgress] = []
+
+    async def on_progress(progress: PostProgress) -> None:
+        seen.append(progress)
+
+    ts = await slack.post_digest("C0PAPERS", digest, on_progress=on_progress)
+    assert seen == [PostProgress(n, ts) for n in range(1, 7)]
+    whole = fake_slack.posts_to("C0PAPERS")
+    # A sender died after message 3 was recorded: the next one posts replies 3..5 (messages 4..6) under the parent.
+    seen.clear()
+    again = await slack.post_digest("C0PAPERS", digest, resume=PostProgress(3, ts), on_progress=on_progress)
+    rest = fake_slack.posts_to("C0PAPERS")[len(whole) :]
+    assert again == ts and seen == [PostProgress(n, ts) for n in (4, 5, 6)]
+    assert [m.thread_ts for m in rest] == [ts] * 3
+    assert [m.blocks for m in rest] == [m.blocks for m in whole[3:]]
+    assert await slack.post_digest("C0PAPERS", digest, resume=PostProgress(6, ts)) == ts  # all out: nothing to send
+    assert len(fake_slack.posts_to("C0PAPERS")) == 9
+
+
+async def test_superseded_from_the_progress_callback_stops_the_post(fake_slack: FakeSlack, digest: Digest) -> None:
+    slack, _ = poster(fake_slack)
+
+    async def taken_over(progress: PostProgress) -> None:
+        if progress.done == 2:
+            raise Superseded("another sender owns the claim")
+
+    with pytest.raises(Superseded):
+        await slack.post_digest("C0PAPERS", digest, on_progress=taken_over)
+    assert len(fake_slack.posts_to("C0PAPERS")) == 2

@@ -161,6 +161,54 @@ async def test_an_expired_claim_is_taken_over_and_a_failed_row_is_retried(store)
     assert await store.list_deliveries(date(2026, 2, 14)) == []
 
 
+async def test_only_the_claims_owner_records_progress_and_a_takeover_keeps_it(store):
+    assert await store.mark_progress("telegram", "-7", DAY, "a", "h1", 1, 60) is False  # nothing claimed
+    assert await store.claim_delivery("telegram", "-7", DAY, "a", 0.05) is True
+    row = await store.get_delivery("telegram", "-7", DAY)
+    assert row is not None and (row.progress, row.message_id, row.took_over) == (0, None, None)
+    assert await store.mark_progress("telegram", "-7", DAY, "b", "x", 1, 60) is False  # not b's claim
+    await asyncio.sleep(0.1)
+    # Past the claim's expiry but nobody took it over: still a's, and the progress extends the claim.
+    assert await store.mark_progress("telegram", "-7", DAY, "a", "h1", 3, 0.05) is True
+    row = await store.get_delivery("telegram", "-7", DAY)
+    assert row is not None and (row.status, row.owner, row.progress, row.message_id) == ("claimed", "a", 3, "h1")
+    assert row.expires_at is not None and row.expires_at > datetime.now(row.expires_at.tzinfo)
+    assert await store.claim_delivery("telegram", "-7", DAY, "b", 60) is False  # extended: still live
+    await asyncio.sleep(0.1)
+    assert await store.claim_delivery("telegram", "-7", DAY, "b", 60) is True  # a died: b takes over
+    row = await store.get_delivery("telegram", "-7", DAY)
+    assert row is not None and (row.owner, row.progress, row.message_id, row.took_over) == ("b", 3, "h1", "a")
+    assert await store.mark_progress("telegram", "-7", DAY, "a", "h1", 4, 60) is False  # a is fenced off
+    assert await store.mark_progress("telegram", "-7", DAY, "b", "h1", 5, 60) is True
+    await store.mark_failed("telegram", "-7", DAY, "b", "retry: 502")
+    row = await store.get_delivery("telegram", "-7", DAY)
+    assert row is not None and (row.status, row.progress, row.message_id) == ("failed", 5, "h1")  # a retry resumes
+    assert await store.mark_progress("telegram", "-7", DAY, "b", "h1", 6, 60) is False  # not claimed any more
+    assert await store.claim_delivery("telegram", "-7", DAY, "c", 60) is True
+    row = await store.get_delivery("telegram", "-7", DAY)
+    assert row is not None and (row.progress, row.message_id, row.took_over) == (
+        5,
+        "h1",
+        None,
+    )  # a retry, not a takeover
+    assert await store.mark_progress("telegram", "-7", DAY, "c", None, 0, 60) is True  # a reset (the chat moved)
+    row = await store.get_delivery("telegram", "-7", DAY)
+    assert row is not None and (row.progress, row.message_id) == (0, None)
+    assert await store.mark_progress("telegram", "-7", DAY, "c", "h2", 6, 60) is True
+    await store.mark_sent("telegram", "-7", DAY, "c", "h2")
+    row = await store.get_delivery("telegram", "-7", DAY)
+    assert row is not None and (row.status, row.progress, row.message_id, row.expires_at) == ("sent", 6, "h2", None)
+    assert await store.mark_progress("telegram", "-7", DAY, "c", "h2", 7, 60) is False  # sent is final
+
+
+async def test_a_claim_by_the_same_owner_is_not_a_takeover(store):
+    assert await store.claim_delivery("slack", "C5", DAY, "a", 0.05) is True
+    await asyncio.sleep(0.1)
+    assert await store.claim_delivery("slack", "C5", DAY, "a", 60) is True
+    row = await store.get_delivery("slack", "C5", DAY)
+    assert row is not None and row.took_over is None and row.attempts == 2
+
+
 async def test_locks_compare_before_they_renew_or_release(store):
     assert await store.acquire_lock("leader", "t1", 60) is True
     assert await store.acquire_lock("leader", "t2", 60) is False

@@ -14,7 +14,7 @@ from telegram import Update
 from telegram.error import RetryAfter
 from telegram.ext import Application
 
-from bot.platform import ChatMoved, ChatUnreachable
+from bot.platform import ChatMoved, ChatUnreachable, PostProgress, Superseded
 from bot.telegram.app import build_application, poster_of, run_polling
 from bot.telegram.html import CAPTION_LIMIT, paginate, paper_blocks
 from bot.telegram.poster import SectionRequest, TelegramPoster
@@ -244,3 +244,26 @@ async def test_polling_mode_registers_commands_and_answers(
     ]
     assert fake_telegram.sent(CHAT) and "/paper" in fake_telegram.sent(CHAT)[0].text
     await store.close()
+
+
+async def test_progress_after_each_message_and_a_resumed_post_sends_only_the_missing_papers(bot_env: Any) -> None:
+    app, _, digest, fake = bot_env
+    poster: TelegramPoster = poster_of(app)
+    seen: list[PostProgress] = []
+
+    async def on_progress(progress: PostProgress) -> None:
+        seen.append(progress)
+        if progress.done == 3:
+            raise Superseded("stop here, as a sender that died after recording message 3")
+
+    with pytest.raises(Superseded):
+        await poster.post_digest(str(CHAT), digest, on_progress=on_progress)
+    first = str(fake.sent(CHAT)[0].message_id)
+    assert seen == [PostProgress(n, first) for n in (1, 2, 3)] and len(fake.sent(CHAT)) == 3
+    seen.clear()
+    assert await poster.post_digest(str(CHAT), digest, resume=PostProgress(3, first), on_progress=on_progress) == first
+    sent = fake.sent(CHAT)
+    assert seen == [PostProgress(n, first) for n in (4, 5, 6)]
+    # One header, five papers, each once: exactly what an uninterrupted post gives.
+    assert len(sent) == 6 and sum(1 for m in sent if "2026-02-13" in m.text and m.reply_markup is None) == 1
+    assert [m.text.split(".")[0] for m in sent[1:]] == [str(item.rank) for item in digest.items]

@@ -13,7 +13,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.platform import ChatUnreachable, DeliveryError, RetryLater
+from bot.platform import ChatUnreachable, DeliveryError, OnProgress, PostProgress, RetryLater
 from bot.slack.blocks import MAX_FALLBACK_TEXT, Message, brief_message, digest_message, short_digest_text
 from digest.models import Digest
 from digest.store.base import Platform
@@ -73,11 +73,29 @@ class SlackPoster:
         self.sleep = sleep
         self.auth_error: str | None = None  # set once the token is refused; every later post stops early
 
-    async def post_digest(self, chat_id: str, digest: Digest) -> str:
-        parent = await self.send(
-            chat_id, digest_message(digest, self.public_url), short_text=short_digest_text(digest, self.public_url)
-        )
-        for item in digest.items:
+    async def post_digest(
+        self,
+        chat_id: str,
+        digest: Digest,
+        *,
+        resume: PostProgress | None = None,
+        on_progress: OnProgress | None = None,
+    ) -> str:
+        """Message 1 is the parent, messages 2..6 the thread replies; `resume` skips those already out."""
+        done = resume.done if resume else 0
+        if done == 0:
+            parent = await self.send(
+                chat_id, digest_message(digest, self.public_url), short_text=short_digest_text(digest, self.public_url)
+            )
+            done = 1
+            if on_progress:
+                await on_progress(PostProgress(done, parent))
+        else:
+            assert resume is not None and resume.first_id  # PostProgress guarantees it
+            parent = resume.first_id
+        for n, item in enumerate(digest.items, 2):
+            if n <= done:
+                continue  # out before a previous sender stopped
             try:
                 await self.send(chat_id, brief_message(item, digest.lang), thread_ts=parent)
             except DeliveryError as exc:
@@ -87,6 +105,9 @@ class SlackPoster:
                 )
                 if self.auth_error:
                     break
+            done = n  # a brief given up on counts as done too: a resumed post goes on after it, as this one does
+            if on_progress:
+                await on_progress(PostProgress(done, parent))
         return parent
 
     async def send(

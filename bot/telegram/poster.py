@@ -6,8 +6,9 @@ delivery path: they become RetryLater, ChatUnreachable or ChatMoved.
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -15,7 +16,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPrevie
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from bot.platform import ChatMoved, ChatUnreachable, DeliveryError, RetryLater
+from bot.platform import ChatMoved, ChatUnreachable, DeliveryError, OnProgress, PostProgress, RetryLater
 from bot.telegram.html import (
     BUTTON_SECTIONS,
     CAPTION_LIMIT,
@@ -98,16 +99,31 @@ async def send_pieces(
     sent: list[Message] = []
     for n, piece in enumerate(pieces):
         markup = reply_markup if n == len(pieces) - 1 else None
-        reply = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
-        common = {"reply_markup": markup, "link_preview_options": link_preview, "reply_parameters": reply}
-        try:
-            sent.append(await bot.send_message(chat_id, piece.html, parse_mode=ParseMode.HTML, **common))
-        except BadRequest as exc:
-            if not is_parse_error(exc):
-                raise
-            log.warning("Telegram could not parse a message's HTML (%s); sent it as plain text", exc.message)
-            sent.append(await bot.send_message(chat_id, piece.text, **common))
+        sent.append(
+            await send_piece(bot, chat_id, piece, reply_markup=markup, link_preview=link_preview, reply_to=reply_to)
+        )
     return sent
+
+
+async def send_piece(
+    bot: Bot,
+    chat_id: int | str,
+    piece: Piece,
+    *,
+    reply_markup: InlineKeyboardMarkup | None = None,
+    link_preview: LinkPreviewOptions | None = None,
+    reply_to: int | None = None,
+) -> Message:
+    """One piece as one message: HTML, or plain text when Telegram cannot parse the HTML."""
+    reply = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
+    common = {"reply_markup": reply_markup, "link_preview_options": link_preview, "reply_parameters": reply}
+    try:
+        return await bot.send_message(chat_id, piece.html, parse_mode=ParseMode.HTML, **common)
+    except BadRequest as exc:
+        if not is_parse_error(exc):
+            raise
+        log.warning("Telegram could not parse a message's HTML (%s); sent it as plain text", exc.message)
+        return await bot.send_message(chat_id, piece.text, **common)
 
 
 def translate(exc: TelegramError) -> DeliveryError:
@@ -140,41 +156,81 @@ class TelegramPoster:
         self.tz_name = tz_name
         self.public_url = public_url
 
-    async def post_digest(self, chat_id: str, digest: Digest) -> str:
+    async def post_digest(
+        self,
+        chat_id: str,
+        digest: Digest,
+        *,
+        resume: PostProgress | None = None,
+        on_progress: OnProgress | None = None,
+    ) -> str:
         try:
-            first = await self._post(chat_ref(chat_id), digest)
+            first = await self._post(chat_ref(chat_id), digest, resume, on_progress)
         except TelegramError as exc:
             await self._note_failure(chat_id, exc)
             raise translate(exc) from exc
         await self._note_success(chat_id)
         return first
 
-    async def _post(self, chat: int | str, digest: Digest) -> str:
-        header = await send_pieces(
-            self.bot, chat, paginate(header_blocks(digest, self.tz_name)), link_preview=NO_PREVIEW
-        )
-        for item in digest.items:
-            await self.post_paper(chat, digest, item)
-        return str(header[0].message_id)
+    async def _post(
+        self, chat: int | str, digest: Digest, resume: PostProgress | None, on_progress: OnProgress | None
+    ) -> str:
+        """Send the post's messages in order, skipping the `resume.done` already out; report after each one."""
+        done, first = (resume.done, resume.first_id) if resume else (0, None)
+        for n, send in enumerate(self.messages(chat, digest), 1):
+            if n <= done:
+                continue
+            message = await send()
+            first = first or str(message.message_id)
+            if on_progress:
+                await on_progress(PostProgress(n, first))
+        assert first is not None  # the header is never empty
+        return first
 
-    async def post_paper(self, chat: int | str, digest: Digest, item: Item) -> Message:
+    def messages(self, chat: int | str, digest: Digest) -> list[Callable[[], Awaitable[Message]]]:
+        """The morning post as a fixed sequence of single-message sends: the header's pages, then each paper's
+        message(s). The same digest always gives the same sequence, which is what lets a post resume."""
+        sends: list[Callable[[], Awaitable[Message]]] = [
+            functools.partial(send_piece, self.bot, chat, piece, link_preview=NO_PREVIEW)
+            for piece in paginate(header_blocks(digest, self.tz_name))
+        ]
+        for item in digest.items:
+            sends += self.paper_messages(chat, digest, item)
+        return sends
+
+    def paper_messages(self, chat: int | str, digest: Digest, item: Item) -> list[Callable[[], Awaitable[Message]]]:
         pieces = paginate(paper_blocks(item, digest.lang, digest.date, self.public_url))
         keyboard = section_keyboard(digest.date, digest.lang, item)
         # A photo when the whole message fits in a caption; a photo Telegram cannot fetch (or a caption it
         # cannot parse) costs the picture, never the message.
         if item.paper.thumbnail and len(pieces) == 1 and utf16_len(pieces[0].text) <= CAPTION_LIMIT:
-            try:
-                return await self.bot.send_photo(
-                    chat, item.paper.thumbnail, caption=pieces[0].html, parse_mode=ParseMode.HTML, reply_markup=keyboard
-                )
-            except BadRequest as exc:
-                log.info("thumbnail of paper %s not sent (%s); sending text only", item.paper.id, exc.message)
+            return [functools.partial(self._photo_or_text, chat, item, pieces[0], keyboard)]
         # Too long for a caption: the thumbnail as the link preview above the text, still one message.
         preview = LinkPreviewOptions(url=item.paper.thumbnail, prefer_large_media=True, show_above_text=True)
-        sent = await send_pieces(
-            self.bot, chat, pieces, reply_markup=keyboard, link_preview=preview if item.paper.thumbnail else None
-        )
-        return sent[0]
+        last = len(pieces) - 1
+        return [
+            functools.partial(
+                send_piece,
+                self.bot,
+                chat,
+                piece,
+                reply_markup=keyboard if n == last else None,  # the keyboard under the text it belongs to
+                link_preview=preview if item.paper.thumbnail else None,
+            )
+            for n, piece in enumerate(pieces)
+        ]
+
+    async def _photo_or_text(
+        self, chat: int | str, item: Item, piece: Piece, keyboard: InlineKeyboardMarkup
+    ) -> Message:
+        try:
+            return await self.bot.send_photo(
+                chat, item.paper.thumbnail, caption=piece.html, parse_mode=ParseMode.HTML, reply_markup=keyboard
+            )
+        except BadRequest as exc:
+            log.info("thumbnail of paper %s not sent (%s); sending text only", item.paper.id, exc.message)
+        preview = LinkPreviewOptions(url=item.paper.thumbnail, prefer_large_media=True, show_above_text=True)
+        return await send_piece(self.bot, chat, piece, reply_markup=keyboard, link_preview=preview)
 
     async def _note_failure(self, chat_id: str, exc: TelegramError) -> None:
         """Blocked or kicked: count it on the subscription and unsubscribe after a few in a row; a group that

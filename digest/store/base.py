@@ -45,11 +45,13 @@ class Delivery(BaseModel):
     day: date
     status: DeliveryStatus
     owner: str | None = None
-    message_id: str | None = None
+    message_id: str | None = None  # the post's first message (Slack parent ts, Telegram header), once it is out
     error: str | None = None
     attempts: int = 0
     updated_at: datetime | None = None
     expires_at: datetime | None = None  # a claim past this is taken over by the next claimer
+    progress: int = 0  # how many of the post's messages are out (bot.platform.PostProgress.done)
+    took_over: str | None = None  # the owner whose expired claim this claim replaced: it died mid-post
 
 
 class Store(Protocol):
@@ -101,12 +103,24 @@ class Store(Protocol):
     # The delivery ledger
     async def claim_delivery(self, platform: Platform, chat_id: str, day: date, owner: str, ttl_s: float) -> bool:
         """Claim (platform, chat, day) for `owner` before sending. False when it is already sent, or claimed by
-        another owner whose claim has not expired. A failed row may be claimed again (a retry)."""
+        another owner whose claim has not expired. A failed row may be claimed again (a retry).
 
-    async def mark_sent(self, platform: Platform, chat_id: str, day: date, owner: str, message_id: str) -> None: ...
+        The row keeps `progress` and `message_id`, so the new owner resumes the post where it stopped; `took_over`
+        names the previous owner when this claim replaced another owner's expired claim (else None)."""
+
+    async def mark_progress(
+        self, platform: Platform, chat_id: str, day: date, owner: str, message_id: str | None, done: int, ttl_s: float
+    ) -> bool:
+        """Record that the first `done` messages of the post are out (`message_id`: the first one's) and extend
+        the claim to `ttl_s` from now. Only while `owner` still holds the claim (even past its expiry, as long
+        as nobody took it over): False otherwise, and the row is left alone."""
+
+    async def mark_sent(self, platform: Platform, chat_id: str, day: date, owner: str, message_id: str) -> None:
+        """Final: the row is never claimed again. Keeps `progress` and `took_over`."""
 
     async def mark_failed(self, platform: Platform, chat_id: str, day: date, owner: str, error: str) -> None:
-        """Record the failure and release the claim so a later attempt may claim it again."""
+        """Record the failure and release the claim so a later attempt may claim it again (and resume: the
+        row keeps `progress` and `message_id`). Never downgrades a sent row."""
 
     async def get_delivery(self, platform: Platform, chat_id: str, day: date) -> Delivery | None: ...
 

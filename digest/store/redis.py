@@ -58,28 +58,46 @@ return {day, v, redis.call('HGET', key, 'body')}
 """
 
 # KEYS: row, day index, chat index.  ARGV: owner, now_ms, exp_ms, now_iso, exp_iso, platform, chat, day, member
+# message_id and progress stay: the new owner resumes the post. took_over: whose expired claim this replaced.
 _CLAIM = """
 local status = redis.call('HGET', KEYS[1], 'status')
 if status == 'sent' then return 0 end
+local took = false
 if status == 'claimed' then
-  local exp = tonumber(redis.call('HGET', KEYS[1], 'exp_ms') or '0')
-  if exp > tonumber(ARGV[2]) and redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then return 0 end
+  local owner = redis.call('HGET', KEYS[1], 'owner')
+  if owner ~= ARGV[1] then
+    local exp = tonumber(redis.call('HGET', KEYS[1], 'exp_ms') or '0')
+    if exp > tonumber(ARGV[2]) then return 0 end
+    took = owner
+  end
 end
-redis.call('HDEL', KEYS[1], 'message_id')
 redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 redis.call('HSET', KEYS[1], 'platform', ARGV[6], 'chat_id', ARGV[7], 'day', ARGV[8], 'status', 'claimed',
   'owner', ARGV[1], 'updated_at', ARGV[4], 'expires_at', ARGV[5], 'exp_ms', ARGV[3])
+if took then redis.call('HSET', KEYS[1], 'took_over', took) else redis.call('HDEL', KEYS[1], 'took_over') end
 redis.call('SADD', KEYS[2], ARGV[9])
 redis.call('SADD', KEYS[3], ARGV[8])
 return 1
 """
 
+# Only the claim's owner writes progress (and extends the claim).  KEYS: row.
+# ARGV: owner, message_id ('' = none), done, now_iso, exp_iso, exp_ms
+_PROGRESS = """
+if redis.call('HGET', KEYS[1], 'status') ~= 'claimed' or redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then
+  return 0
+end
+if ARGV[2] == '' then redis.call('HDEL', KEYS[1], 'message_id') else redis.call('HSET', KEYS[1], 'message_id', ARGV[2]) end
+redis.call('HSET', KEYS[1], 'progress', ARGV[3], 'updated_at', ARGV[4], 'expires_at', ARGV[5], 'exp_ms', ARGV[6])
+return 1
+"""
+
 # KEYS: row, day index, chat index.  ARGV: status, owner, now_iso, platform, chat, day, member, field, value
-# 'failed' never downgrades a 'sent' row; the claim's expiry goes away either way.
+# 'failed' never downgrades a 'sent' row; the claim's expiry goes away either way. message_id and progress stay
+# on a failed row (a retry resumes there); 'sent' sets message_id.
 _FINISH = """
 if ARGV[1] == 'failed' and redis.call('HGET', KEYS[1], 'status') == 'sent' then return 0 end
 if not redis.call('HGET', KEYS[1], 'attempts') then redis.call('HSET', KEYS[1], 'attempts', 1) end
-redis.call('HDEL', KEYS[1], 'expires_at', 'exp_ms', 'message_id', 'error')
+redis.call('HDEL', KEYS[1], 'expires_at', 'exp_ms', 'error')
 redis.call('HSET', KEYS[1], 'platform', ARGV[4], 'chat_id', ARGV[5], 'day', ARGV[6], 'status', ARGV[1],
   'owner', ARGV[2], 'updated_at', ARGV[3], ARGV[8], ARGV[9])
 redis.call('SADD', KEYS[2], ARGV[7])
@@ -160,6 +178,7 @@ class RedisStore:
         self._find = self._r.register_script(_FIND)
         self._claim = self._r.register_script(_CLAIM)
         self._finish = self._r.register_script(_FINISH)
+        self._progress = self._r.register_script(_PROGRESS)
         self._acquire = self._r.register_script(_ACQUIRE)
         self._renew = self._r.register_script(_RENEW)
         self._release = self._r.register_script(_RELEASE)
@@ -331,6 +350,15 @@ class RedisStore:
         args = [owner, int(now.timestamp() * 1000), int(expires.timestamp() * 1000), now.isoformat()]
         args += [expires.isoformat(), platform, chat_id, day.isoformat(), f"{platform}:{chat_id}"]
         return bool(await self._claim(keys=self._ledger_keys(platform, chat_id, day), args=args))
+
+    @_guarded
+    async def mark_progress(
+        self, platform: Platform, chat_id: str, day: date, owner: str, message_id: str | None, done: int, ttl_s: float
+    ) -> bool:
+        now = _now()
+        expires = now + timedelta(seconds=ttl_s)
+        args = [owner, message_id or "", done, now.isoformat(), expires.isoformat(), int(expires.timestamp() * 1000)]
+        return bool(await self._progress(keys=[self._k("dlv", platform, chat_id, day.isoformat())], args=args))
 
     async def _finish_delivery(
         self, status: str, platform: Platform, chat_id: str, day: date, owner: str, field: str, value: str

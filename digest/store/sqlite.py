@@ -240,13 +240,15 @@ class SqliteStore:
         now = _now()
         async with self._write() as db:
             current = await self._delivery_in(db, platform, chat_id, day)
+            took_over = None
             if current is not None:
                 if current.status == "sent":
                     return False
                 live = current.expires_at is not None and current.expires_at > now
-                if current.status == "claimed" and live and current.owner != owner:
-                    return False
-            attempts = (current.attempts if current else 0) + 1
+                if current.status == "claimed" and current.owner != owner:
+                    if live:
+                        return False
+                    took_over = current.owner
             await self._put_delivery(
                 db,
                 Delivery(
@@ -255,18 +257,33 @@ class SqliteStore:
                     day=day,
                     status="claimed",
                     owner=owner,
-                    attempts=attempts,
+                    attempts=(current.attempts if current else 0) + 1,
                     error=current.error if current else None,
                     updated_at=now,
                     expires_at=now + timedelta(seconds=ttl_s),
+                    message_id=current.message_id if current else None,
+                    progress=current.progress if current else 0,
+                    took_over=took_over,
                 ),
             )
+            return True
+
+    async def mark_progress(
+        self, platform: Platform, chat_id: str, day: date, owner: str, message_id: str | None, done: int, ttl_s: float
+    ) -> bool:
+        now = _now()
+        async with self._write() as db:
+            current = await self._delivery_in(db, platform, chat_id, day)
+            if current is None or current.status != "claimed" or current.owner != owner:
+                return False
+            update = {"message_id": message_id, "progress": done, "updated_at": now}
+            update["expires_at"] = now + timedelta(seconds=ttl_s)
+            await self._put_delivery(db, current.model_copy(update=update))
             return True
 
     async def mark_sent(self, platform: Platform, chat_id: str, day: date, owner: str, message_id: str) -> None:
         async with self._write() as db:
             current = await self._delivery_in(db, platform, chat_id, day)
-            attempts = current.attempts if current else 1
             await self._put_delivery(
                 db,
                 Delivery(
@@ -276,8 +293,10 @@ class SqliteStore:
                     status="sent",
                     owner=owner,
                     message_id=message_id,
-                    attempts=attempts,
+                    attempts=current.attempts if current else 1,
                     updated_at=_now(),
+                    progress=current.progress if current else 0,
+                    took_over=current.took_over if current else None,
                 ),
             )
 
@@ -286,7 +305,6 @@ class SqliteStore:
             current = await self._delivery_in(db, platform, chat_id, day)
             if current is not None and current.status == "sent":
                 return  # another attempt already delivered it; never downgrade a sent row
-            attempts = current.attempts if current else 1
             await self._put_delivery(
                 db,
                 Delivery(
@@ -296,8 +314,11 @@ class SqliteStore:
                     status="failed",
                     owner=owner,
                     error=error,
-                    attempts=attempts,
+                    attempts=current.attempts if current else 1,
                     updated_at=_now(),
+                    message_id=current.message_id if current else None,  # where a retry resumes
+                    progress=current.progress if current else 0,
+                    took_over=current.took_over if current else None,
                 ),
             )
 
