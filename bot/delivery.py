@@ -171,6 +171,9 @@ class FanOut:
                 todo.append(slot)
             else:
                 self.report.results[reason] += 1
+        # Each digest once, before the chats start: hundreds of concurrent first reads would each fetch it.
+        for day, lang in sorted({(slot.day, slot.sub.lang) for slot in todo}):
+            await self.digest_for(day, lang)
         results = await asyncio.gather(*(self._one(slot) for slot in todo), return_exceptions=True)
         for slot, result in zip(todo, results, strict=True):
             if isinstance(result, BaseException):

@@ -290,3 +290,14 @@ async def test_sqlite_find_digest_reuses_its_parse_until_another_process_replace
     finally:
         await reader.close()
         await writer.close()
+
+
+async def test_a_burst_beyond_the_pool_waits_for_a_connection_instead_of_failing(redis_url, redis_prefix, digest):
+    store = RedisStore(redis_url, prefix=redis_prefix, max_connections=4)
+    try:
+        await store.save_digest(digest)
+        # A fan-out asks for far more at once than the pool holds; each call must wait its turn, not raise.
+        results = await asyncio.gather(*(store.get_delivery("slack", f"C{n}", digest.date) for n in range(200)))
+        assert results == [None] * 200
+    finally:
+        await store.close()

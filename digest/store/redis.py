@@ -28,7 +28,7 @@ from urllib.parse import urlsplit, urlunsplit
 from uuid import uuid4
 
 from redis import exceptions as rex
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
@@ -163,18 +163,25 @@ class RedisStore:
         prefix: str = "digestbot",
         socket_timeout_s: float = 2.0,
         connect_timeout_s: float = 1.0,
+        max_connections: int = 64,
+        pool_timeout_s: float = 10.0,
     ) -> None:
         self.prefix = prefix
         self.where = safe_url(url)
         # Two quick retries ride out a dropped idle connection; an outage then surfaces within about a second.
-        self._r: Redis = Redis.from_url(
+        # A blocking pool: a burst (a fan-out to hundreds of chats) waits for a free connection instead of
+        # failing with "Too many connections", which the default pool raises once 100 are in use.
+        pool = BlockingConnectionPool.from_url(
             url,
+            max_connections=max_connections,
+            timeout=pool_timeout_s,
             decode_responses=True,
             socket_timeout=socket_timeout_s,
             socket_connect_timeout=connect_timeout_s,
             retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), retries=2),
             health_check_interval=30,
         )
+        self._r: Redis = Redis.from_pool(pool)
         self._find = self._r.register_script(_FIND)
         self._claim = self._r.register_script(_CLAIM)
         self._finish = self._r.register_script(_FINISH)
