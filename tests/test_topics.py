@@ -103,7 +103,7 @@ class Recorder:
     def __init__(self) -> None:
         self.got: dict[str, Digest] = {}
 
-    async def post_digest(self, chat_id: str, digest: Digest) -> str:
+    async def post_digest(self, chat_id: str, digest: Digest, **_: object) -> str:  # resume, on_progress
         self.got[chat_id] = digest
         return f"m-{chat_id}"
 
