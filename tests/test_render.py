@@ -145,3 +145,11 @@ def test_markdown_stays_well_formed_whatever_the_text(title, abstract, keyword, 
         "논문",
     ]
     assert TECHNOLOGIST in markdown
+
+
+def test_offline_daily_actions_name_something_specific_to_each_paper():
+    actions = digest_for(date(2026, 2, 13)).daily_actions
+    assert len(actions) == 3
+    # The generic "read the abstract and PDF" is every offline brief's first action; it must not fill the list.
+    bodies = [a.split(": ", 1)[1] for a in actions]
+    assert len(set(bodies)) == 3, actions

@@ -73,6 +73,13 @@ def short_title(title: str, limit: int = 60) -> str:
     return truncate(head, limit)
 
 
+def _headline_action(item: Item) -> str:
+    """An LLM brief's first action; an offline brief's first is the same for every paper, so take its second
+    (the paper's code, project page or keywords) when there is one."""
+    actions = item.brief.actions
+    return actions[1] if item.brief.origin == "fallback" and len(actions) > 1 else actions[0]
+
+
 def digest_parts(items: list[Item], lang: Lang) -> DigestParts:
     highlights = [
         Highlight(
@@ -83,5 +90,5 @@ def digest_parts(items: list[Item], lang: Lang) -> DigestParts:
         )
         for item in items
     ]
-    actions = [f"{short_title(item.paper.title)}: {item.brief.actions[0]}" for item in items[:3] if item.brief.actions]
+    actions = [f"{short_title(item.paper.title)}: {_headline_action(item)}" for item in items[:3] if item.brief.actions]
     return DigestParts(highlights=highlights, daily_actions=actions)
