@@ -2,13 +2,14 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 
 from digest.settings import Settings
+from digest.store.sqlite import SqliteStore
 from tests.fakes.base import FakeService, ServerThread
 from tests.fakes.openai import FakeOpenAI
 from tests.fakes.papers import FakeArxiv, FakeHuggingFace
@@ -84,6 +85,14 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
         return Settings(**values)
 
     return make
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
+    """The embedded store in the test's own folder (the store contract tests parametrise their own)."""
+    s = SqliteStore(tmp_path / "store.sqlite3")
+    yield s
+    await s.close()
 
 
 @pytest.fixture(scope="session")

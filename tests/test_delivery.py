@@ -10,9 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,7 +25,6 @@ from digest import pipeline
 from digest.models import Digest
 from digest.settings import Settings
 from digest.store.base import Store, Subscription
-from digest.store.sqlite import SqliteStore
 
 DAY = date(2026, 2, 13)
 
@@ -85,13 +83,6 @@ class MessagesPoster:
 
     def messages(self, chat: str) -> list[int]:
         return [n for c, n in self.sent if c == chat]
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    s = SqliteStore(tmp_path / "store.sqlite3")
-    yield s
-    await s.close()
 
 
 @pytest.fixture

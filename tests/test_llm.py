@@ -24,13 +24,6 @@ DAY = date(2026, 2, 10)
 
 
 @pytest.fixture
-async def store(tmp_path):
-    s = SqliteStore(tmp_path / "store.sqlite3")
-    yield s
-    await s.close()
-
-
-@pytest.fixture
 def llm_settings(make_settings, fake_openai):
     """A model with no golden cache entries, so every brief is a real call to the fake."""
 

@@ -6,15 +6,7 @@ from datetime import date
 import pytest
 
 from digest import pipeline
-from digest.store.sqlite import SqliteStore
 from tests.fakes.base import Fault
-
-
-@pytest.fixture
-async def store(tmp_path):
-    s = SqliteStore(tmp_path / "store.sqlite3")
-    yield s
-    await s.close()
 
 
 async def test_build_from_hugging_face_returns_the_reference_top_five(make_settings, fake_hf, store):

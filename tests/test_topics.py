@@ -4,9 +4,8 @@ platforms' rendering of a filtered post, and Slack's `/digest-subscribe topics .
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time
-from pathlib import Path
 
 import pytest
 
@@ -19,19 +18,11 @@ from digest import pipeline
 from digest.models import Digest
 from digest.settings import Settings
 from digest.store.base import Store, Subscription
-from digest.store.sqlite import SqliteStore
 from digest.topics import for_topics, item_matches, parse_topics
 
 DAY = date(2026, 2, 13)
 # The sample day: 1 agents/safety (tags Agent, LLM), 2 Composition-RL, 3 DeepGen (vision), 4 on-policy
 # distillation (tag RL), 5 MOSS-Audio-Tokenizer.
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    s = SqliteStore(tmp_path / "store.sqlite3")
-    yield s
-    await s.close()
 
 
 @pytest.fixture
