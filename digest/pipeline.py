@@ -210,6 +210,15 @@ async def build(
         previous = await store.get_digest(day, lang)
     except StoreUnavailable:
         previous = None
+    if not collected.papers and previous is not None and previous.items:
+        # The sources have nothing for a day that already has a digest (a feed gone empty, every paper since
+        # shown elsewhere): an empty rebuild must not replace what readers were given.
+        log.warning(
+            "%s (%s): nothing new to show; keeping the stored digest of %d papers", day, lang, len(previous.items)
+        )
+        progress(f"nothing new for {day}; the stored digest ({len(previous.items)} papers) is kept as it was")
+        markdown = render_markdown(previous, settings.timezone)
+        return BuildResult(previous, markdown, write_archive(settings, previous, markdown), stored=True)
     summary = await summarizer.summarize(collected.papers, lang, progress, previous=previous)
     progress(usage_line(summary.usage))
     items = [

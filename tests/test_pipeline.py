@@ -93,3 +93,13 @@ async def test_sample_source_needs_no_network(make_settings, store):
     result = await pipeline.build(make_settings(), store, date(2026, 2, 2), source="sample")
     assert next(i.paper.id for i in result.digest.items) == "2602.02495"
     assert result.digest.sources[0].name == "arxiv"
+
+
+async def test_an_empty_rebuild_keeps_the_stored_digest_of_that_day(make_settings, fake_hf, store):
+    settings = make_settings(hf_base_url=fake_hf.url, fallback_days=0)
+    first = await pipeline.build(settings, store, date(2026, 2, 13), source="huggingface")
+    fake_hf.days["2026-02-13"] = []  # the feed has gone empty since
+    again = await pipeline.build(settings, store, date(2026, 2, 13), source="huggingface")
+    assert again.digest == first.digest
+    assert await store.get_digest(date(2026, 2, 13), "ko") == first.digest
+    assert again.archive_paths[0].read_text(encoding="utf-8") == first.markdown
