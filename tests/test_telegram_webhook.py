@@ -46,3 +46,44 @@ async def test_without_a_configured_secret_every_request_is_refused(
         response = httpx.post(server.url + "/telegram/webhook", json=message_update(CHAT, "/help"))
     assert response.status_code == 403 and fake_telegram.sent(CHAT) == []
     await store.close()
+
+
+def test_digestbot_telegram_webhook_points_telegram_at_serve_and_registers_commands(
+    fake_telegram: FakeTelegram, tmp_path
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.fakes.telegram import TOKEN
+
+    env = {
+        **os.environ,
+        "DIGEST_DATA_DIR": str(tmp_path),
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_BASE_URL": fake_telegram.url + "/bot",  # type: ignore[attr-defined]
+        "TELEGRAM_WEBHOOK_SECRET": SECRET,
+    }
+
+    def cli(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bot.cli", "telegram-webhook", *args],
+            env={**env, **extra},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    done = cli("https://digest.example.org/telegram/webhook")
+    assert done.returncode == 0, done.stderr
+    assert fake_telegram.webhook["url"] == "https://digest.example.org/telegram/webhook"
+    assert fake_telegram.webhook["secret_token"] == SECRET
+    assert set(fake_telegram.commands_by_language) == {"", "ko", "en"}
+    assert {c["command"] for c in fake_telegram.commands_by_language["en"]} >= {"paper", "digest", "subscribe"}
+    assert TOKEN not in done.stdout + done.stderr
+    # A wrong URL and a missing secret are usage mistakes: exit 2 and say what would work.
+    wrong = cli("http://digest.example.org/hook")
+    assert wrong.returncode == 2 and "https://YOUR-HOST/telegram/webhook" in wrong.stderr
+    env.pop("TELEGRAM_WEBHOOK_SECRET")
+    no_secret = cli("https://digest.example.org/telegram/webhook")
+    assert no_secret.returncode == 2 and "TELEGRAM_WEBHOOK_SECRET" in no_secret.stderr

@@ -68,8 +68,12 @@ def poster_of(app: Application) -> TelegramPoster:  # type: ignore[type-arg]
 
 
 async def register_commands(bot: Bot, lang: str = "ko") -> None:
-    """setMyCommands: clients then list the commands with a description when the user types "/"."""
+    """setMyCommands: clients then list the commands with a description when the user types "/".
+
+    Korean and English apps get their own descriptions; every other app language gets the deployment's."""
     await bot.set_my_commands([BotCommand(name, ko if lang == "ko" else en) for name, ko, en in COMMANDS])
+    await bot.set_my_commands([BotCommand(name, ko) for name, ko, _ in COMMANDS], language_code="ko")
+    await bot.set_my_commands([BotCommand(name, en) for name, _, en in COMMANDS], language_code="en")
 
 
 async def run_polling(settings: Settings, store: Store, stop: asyncio.Event) -> None:

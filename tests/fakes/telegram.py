@@ -184,6 +184,7 @@ class FakeTelegram(FakeService):
         self.token = token
         self.messages: dict[int, list[Sent]] = defaultdict(list)
         self.commands: list[dict[str, Any]] = []
+        self.commands_by_language: dict[str, list[Any]] = {}
         self.webhook: dict[str, Any] = {}
         self.callback_answers: list[dict[str, Any]] = []
         self.updates: deque[dict[str, Any]] = deque()
@@ -388,7 +389,10 @@ class FakeTelegram(FakeService):
                 or not 1 <= len(c.get("description", "")) <= 256
             ):
                 raise BadRequest("BOT_COMMAND_INVALID")
-        self.commands = list(commands or [])
+        language = str(params.get("language_code") or "")
+        self.commands_by_language[language] = list(commands or [])
+        if not language:
+            self.commands = list(commands or [])
         return True
 
     async def api_getMyCommands(self, params: dict[str, Any]) -> list[dict[str, Any]]:
