@@ -24,7 +24,7 @@ from starlette.routing import Route
 
 from tests.fakes.base import FakeService
 
-TOKEN = "123456789:AAH-fake-token-for-tests-only-0123456789"
+TOKEN = "123456789:TEST-fake-token-for-tests-only-0123456789"
 BOT_USER = {"id": 123456789, "is_bot": True, "first_name": "Paper Digest", "username": "paper_digest_test_bot"}
 
 ALLOWED_TAGS = {
