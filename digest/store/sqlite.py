@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
@@ -43,6 +44,16 @@ PARSE_CACHE_SIZE = 64  # parsed digests kept in process for find_digest, checked
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _successor(current: Delivery | None, platform: Platform, chat_id: str, day: date, **changes: Any) -> Delivery:
+    """The ledger row after a transition: what a resume needs (message id, progress, attempts, the owner it
+    took over from) carries over from `current`; the error and the claim's expiry only when given."""
+    carried: dict[str, Any] = {"attempts": 1, "message_id": None, "progress": 0, "took_over": None}
+    if current is not None:
+        carried = current.model_dump(include=set(carried))
+    fields = {**carried, "updated_at": _now(), **changes}
+    return Delivery(platform=platform, chat_id=chat_id, day=day, **fields)
 
 
 class SqliteStore:
@@ -251,18 +262,17 @@ class SqliteStore:
                     took_over = current.owner
             await self._put_delivery(
                 db,
-                Delivery(
-                    platform=platform,
-                    chat_id=chat_id,
-                    day=day,
+                _successor(
+                    current,
+                    platform,
+                    chat_id,
+                    day,
                     status="claimed",
                     owner=owner,
                     attempts=(current.attempts if current else 0) + 1,
                     error=current.error if current else None,
                     updated_at=now,
                     expires_at=now + timedelta(seconds=ttl_s),
-                    message_id=current.message_id if current else None,
-                    progress=current.progress if current else 0,
                     took_over=took_over,
                 ),
             )
@@ -284,43 +294,17 @@ class SqliteStore:
     async def mark_sent(self, platform: Platform, chat_id: str, day: date, owner: str, message_id: str) -> None:
         async with self._write() as db:
             current = await self._delivery_in(db, platform, chat_id, day)
-            await self._put_delivery(
-                db,
-                Delivery(
-                    platform=platform,
-                    chat_id=chat_id,
-                    day=day,
-                    status="sent",
-                    owner=owner,
-                    message_id=message_id,
-                    attempts=current.attempts if current else 1,
-                    updated_at=_now(),
-                    progress=current.progress if current else 0,
-                    took_over=current.took_over if current else None,
-                ),
-            )
+            row = _successor(current, platform, chat_id, day, status="sent", owner=owner, message_id=message_id)
+            await self._put_delivery(db, row)
 
     async def mark_failed(self, platform: Platform, chat_id: str, day: date, owner: str, error: str) -> None:
         async with self._write() as db:
             current = await self._delivery_in(db, platform, chat_id, day)
             if current is not None and current.status == "sent":
                 return  # another attempt already delivered it; never downgrade a sent row
-            await self._put_delivery(
-                db,
-                Delivery(
-                    platform=platform,
-                    chat_id=chat_id,
-                    day=day,
-                    status="failed",
-                    owner=owner,
-                    error=error,
-                    attempts=current.attempts if current else 1,
-                    updated_at=_now(),
-                    message_id=current.message_id if current else None,  # where a retry resumes
-                    progress=current.progress if current else 0,
-                    took_over=current.took_over if current else None,
-                ),
-            )
+            # The message id and progress stay: they are where a retry resumes.
+            row = _successor(current, platform, chat_id, day, status="failed", owner=owner, error=error)
+            await self._put_delivery(db, row)
 
     async def get_delivery(self, platform: Platform, chat_id: str, day: date) -> Delivery | None:
         db = await self._conn()
