@@ -193,3 +193,21 @@ def test_build_with_a_key_after_demo_has_the_llm_write_the_top_issues(tmp_path, 
     assert digest["usage"]["llm_calls"] == 1 and digest["usage"]["cached_briefs"] == 5
     assert digest["parts_source"]["origin"] == "llm"
     assert all("fake-keyword" in h["keywords"] for h in digest["highlights"])
+
+
+def test_a_refused_telegram_token_is_never_printed(fake_telegram, tmp_path):  # type: ignore[no-untyped-def]
+    refused = "123456789:TEST-refused-token-for-tests-only-000000"
+    result = digestbot(
+        "telegram-webhook",
+        "https://bot.example.org/telegram/webhook",
+        env={
+            "DIGEST_DATA_DIR": str(tmp_path),
+            "TELEGRAM_BOT_TOKEN": refused,
+            "TELEGRAM_API_BASE_URL": fake_telegram.url + "/bot",
+            "TELEGRAM_WEBHOOK_SECRET": "webhook-secret-for-tests",
+        },
+    )
+    assert result.returncode == 1
+    assert "Telegram refused the webhook" in result.stderr
+    assert refused not in result.stdout + result.stderr
+    assert refused.split(":")[1] not in result.stdout + result.stderr
