@@ -97,7 +97,9 @@ _COMMANDS = {
 }
 _COMMAND_BY_WORD = {word: name for name, words in _COMMANDS.items() for word in words}
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
+# Control characters, and lone surrogates (undecodable bytes a terminal or a client let through): no renderer
+# can encode them, so they are refused here rather than crash an adapter.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 _MENTION = re.compile(r"^(<@[^>\s]{1,40}>\s*)+")  # Slack: "<@U0123> paper 3"
 _RANK = re.compile(r"#?(\d{1,6})(번|위|st|nd|rd|th)?")
 # arXiv ids: new style 2602.12205(v2), also inside an abs/pdf/Hugging Face URL.

@@ -159,11 +159,9 @@ EN: dict[str, str] = {
     "cmd_settings": "Time, timezone, language, topics",
 }
 
-for _lang in LANGS:  # the brief's notices ("written offline", "numbers not in the abstract") come from the sections
-    for _key in ("unsupported", "fallback"):
-        {"ko": KO, "en": EN}[_lang][_key] = LABELS[_lang][_key]
-
 TEXTS: dict[Lang, dict[str, str]] = {"ko": KO, "en": EN}
+for _lang in LANGS:  # the brief's notices ("written offline", "numbers not in the abstract") come from the sections
+    TEXTS[_lang].update({key: LABELS[_lang][key] for key in ("unsupported", "fallback")})
 
 
 def text(lang: Lang, key: str, /, **values: Any) -> str:

@@ -21,6 +21,7 @@ from slack_sdk.webhook import WebhookResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.slack.deps import SlackDeps
+from bot.slack.listeners import register_listeners
 from bot.slack.platform import SlackSettings
 from bot.slack.poster import SlackPoster
 from digest.settings import ConfigError, Settings
@@ -47,8 +48,6 @@ def web_client(own: SlackSettings) -> AsyncWebClient:
 
 def build_app(settings: Settings, store: Store, *, socket_mode: bool = False) -> AsyncApp:
     """HTTP mode needs SLACK_SIGNING_SECRET (every request is verified); Socket Mode needs SLACK_APP_TOKEN."""
-    from bot.slack.listeners import register_listeners
-
     own = SlackSettings.of(settings, "slack")
     client = web_client(own)
     secret = own.signing_secret.get_secret_value() if own.signing_secret else ""

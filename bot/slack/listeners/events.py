@@ -8,6 +8,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
+from bot.commands.parse import ParseError, parse
 from bot.platform import DeliveryError
 from bot.slack.deps import SlackDeps
 
@@ -19,8 +20,6 @@ _MENTION = re.compile(r"<@[A-Z0-9]+>")
 def as_command(text: str) -> str:
     """The mention's words as a command: "/digest …" stays, "help" or nothing is /help, a bare command word
     ("sections", "digest") is that command, anything else asks /paper."""
-    from bot.commands.parse import ParseError, parse
-
     words = _MENTION.sub(" ", text).split()
     if not words:
         return "/help"
