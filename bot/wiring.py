@@ -35,7 +35,9 @@ def listeners(settings: Settings, store: Store, stop: asyncio.Event) -> dict[str
 
 def routes(settings: Settings, store: Store, on_shutdown: OnShutdown) -> list[Any]:
     """Every platform's HTTP routes (an unconfigured platform may answer that it is not configured here)."""
-    return [route for platform in registry.platforms(settings).values() for route in platform.routes(store, on_shutdown)]
+    return [
+        route for platform in registry.platforms(settings).values() for route in platform.routes(store, on_shutdown)
+    ]
 
 
 def make_summarizer(settings: Settings, store: Store, *, use_llm: bool = True) -> tuple[BriefSummarizer, Any]:

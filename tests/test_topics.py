@@ -86,7 +86,9 @@ async def test_a_partial_match_says_how_many_of_the_five(settings: Settings, sto
     telegram = "\n".join(p.text for p in paginate(header_blocks(mine)))
     assert "1 of the top 5 AI papers of 2026-02-13 match your topics" in telegram and "Topics: audio" in telegram
     assert "MOSS-Audio-Tokenizer" in telegram and "Composition-RL" not in telegram  # nor in the actions
-    assert "1 of the top 5 AI papers of 2026-02-13 match your topics" in digest_message(mine)["blocks"][0]["text"]["text"]
+    assert (
+        "1 of the top 5 AI papers of 2026-02-13 match your topics" in digest_message(mine)["blocks"][0]["text"]["text"]
+    )
     assert "topic_filter" not in mine.model_dump_json()  # a chat's copy never leaks into stored JSON
 
 

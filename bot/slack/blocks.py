@@ -33,6 +33,7 @@ BUTTON_SECTIONS = ("risks", "actions", "dev")
 OVERFLOW_SECTIONS = ("points", "uncertainty", "abstract", "links", "tags")
 SECTION_ACTION = "paper_section"  # action_id prefix; value: bot.commands.buttons' encoding
 
+
 def escape(text: str) -> str:
     """Slack's three control characters; everything else (emoji, ZWJ sequences, Korean) passes through."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

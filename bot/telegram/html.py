@@ -173,6 +173,7 @@ def reply_to_messages(reply: Reply) -> list[str]:
 
 # ---- the morning digest --------------------------------------------------------------------------------
 
+
 def header_blocks(digest: Digest, tz_name: str = "Asia/Seoul") -> list[Block]:
     lang = digest.lang
     tz_label = "KST" if tz_name == "Asia/Seoul" else tz_name

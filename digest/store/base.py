@@ -158,7 +158,6 @@ class DeliveryLedger(Protocol):
         """True the first time `key` is seen within `ttl_s` (deduplicates retried events)."""
 
 
-
 @runtime_checkable
 class Store(DigestStore, SpendStore, SubscriptionStore, DeliveryLedger, Protocol):
     """Everything the bot stores, in one backend."""
