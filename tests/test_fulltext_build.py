@@ -94,10 +94,11 @@ async def test_a_store_that_is_down_still_gets_the_figures_into_the_archived_dig
     assert "### 🖼️ 추가 자료" in result.archive_paths[0].read_text(encoding="utf-8")
 
 
-def test_the_offline_sample_source_fetches_full_text_only_when_a_server_is_named(tmp_path: Path):
+def test_the_offline_sample_source_fetches_full_text_only_from_another_server_than_arxiv(tmp_path: Path):
     plain = Settings(DIGEST_DATA_DIR=tmp_path)  # type: ignore[call-arg]
+    arxiv = Settings(DIGEST_DATA_DIR=tmp_path, DIGEST_ARXIV_WEB_BASE_URL="https://arxiv.org/")  # type: ignore[call-arg]
     named = Settings(DIGEST_DATA_DIR=tmp_path, DIGEST_ARXIV_WEB_BASE_URL="http://127.0.0.1:9")  # type: ignore[call-arg]
-    assert not library.wanted(plain, "sample")  # `digestbot demo` stays offline
+    assert not library.wanted(plain, "sample") and not library.wanted(arxiv, "sample")  # `digestbot demo` is offline
     assert library.wanted(named, "sample")
     assert library.wanted(plain, "huggingface") and library.wanted(plain, "auto")
     assert not library.wanted(plain, "huggingface", enabled=False)

@@ -124,10 +124,12 @@ class FullTextStep:
 
 def wanted(settings: Settings, source: str, enabled: bool | None = None) -> bool:
     """Whether a build fetches full text: always for real sources; for the offline sample source only when
-    DIGEST_ARXIV_WEB_BASE_URL was set (a mirror or a test server), so `digestbot demo` stays offline."""
+    DIGEST_ARXIV_WEB_BASE_URL names another server than arXiv (a mirror, a test server), so `digestbot demo`
+    stays offline."""
     if enabled is not None:
         return enabled
-    return source != "sample" or "arxiv_web_base_url" in settings.model_fields_set
+    default = Settings.model_fields["arxiv_web_base_url"].default
+    return source != "sample" or settings.arxiv_web_base_url.rstrip("/") != default
 
 
 def describe(entry: Entry) -> str:

@@ -52,12 +52,29 @@ def prose(rng: random.Random, sentences: int) -> str:
 
 
 def _math(rng: random.Random, n: int) -> str:
-    """Inline MathML as LaTeXML writes it (semantics + TeX annotation): most of a real page's bytes."""
-    tex = f"x_{{{n}}}^{{2}}+\\alpha_{{{rng.randint(1, 9)}}}"
+    """Inline math as LaTeXML writes it: presentation MathML, content MathML and the TeX (most of a page's bytes)."""
+    k = rng.randint(1, 9)
+    tex = f"x_{{{n}}}^{{2}}+\\alpha_{{{k}}}"
     return (
-        f'<math alttext="{escape(tex)}" class="ltx_Math" display="inline" id="m{n}"><semantics><mrow>'
-        f"<msubsup><mi>x</mi><mn>{n}</mn><mn>2</mn></msubsup><mo>+</mo><msub><mi>α</mi><mn>1</mn></msub>"
-        f'</mrow><annotation encoding="application/x-tex">{escape(tex)}</annotation></semantics></math>'
+        f'<math alttext="{escape(tex)}" class="ltx_Math" display="inline" id="m{n}"><semantics id="m{n}a">'
+        f'<mrow id="m{n}b"><msubsup id="m{n}c"><mi id="m{n}d">x</mi><mn id="m{n}e">{n}</mn><mn id="m{n}f">2</mn>'
+        f'</msubsup><mo id="m{n}g">+</mo><msub id="m{n}h"><mi id="m{n}i">α</mi><mn id="m{n}j">{k}</mn></msub></mrow>'
+        f'<annotation-xml encoding="MathML-Content" id="m{n}k"><apply id="m{n}l"><plus id="m{n}m"></plus>'
+        f'<apply id="m{n}n"><csymbol cd="ambiguous">superscript</csymbol><apply><csymbol cd="ambiguous">subscript'
+        f"</csymbol><ci>𝑥</ci><cn type=\"integer\">{n}</cn></apply><cn type=\"integer\">2</cn></apply><apply>"
+        f'<csymbol cd="ambiguous">subscript</csymbol><ci>𝛼</ci><cn type="integer">{k}</cn></apply></apply>'
+        f'</annotation-xml><annotation encoding="application/x-tex" id="m{n}o">{escape(tex)}</annotation>'
+        f'<annotation encoding="application/x-llamapun" id="m{n}p">x start_POSTSUBSCRIPT {n} end_POSTSUBSCRIPT '
+        f"start_POSTSUPERSCRIPT 2 end_POSTSUPERSCRIPT + italic_alpha start_POSTSUBSCRIPT {k} end_POSTSUBSCRIPT"
+        "</annotation></semantics></math>"
+    )
+
+
+def _cite(rng: random.Random) -> str:
+    n = rng.randint(1, 80)
+    return (
+        f'<cite class="ltx_cite ltx_citemacro_citep">(<a class="ltx_ref" href="#bib.bib{n}" title="">Author '
+        f'et al.</a>, <a class="ltx_ref" href="#bib.bib{n}" title="">{rng.randint(2015, 2025)}</a>)</cite>'
     )
 
 
@@ -71,8 +88,8 @@ def latexml_page(
     seed: int = 7,
 ) -> str:
     """A LaTeXML-style page of about `pages` printed pages: ~5 paragraphs of ~700 characters per page, a section
-    every 8 paragraphs (with subsections), a figure every 2 pages, a table every 5, four inline formulas per
-    paragraph, a bibliography."""
+    every 8 paragraphs (with subsections), a figure every 2 pages, a table every 5, six inline formulas and two
+    citations per paragraph, a bibliography."""
     rng = random.Random(seed)
     ref = f"{paper_id}v{version}"
     body: list[str] = []
@@ -94,11 +111,12 @@ def latexml_page(
                 f'<section class="ltx_subsection" id="S{section}.SS1"><h3 class="ltx_title ltx_title_subsection">'
                 f'<span class="ltx_tag ltx_tag_subsection">{section}.1 </span>Details {section}</h3></section>'
             )
-        math_n += 4
-        formulas = [_math(rng, math_n - k) for k in range(4)]
+        math_n += 6
+        formulas = [_math(rng, math_n - k) for k in range(6)]
         text = (
-            prose(rng, 3) + f" Here {formulas[0]} and {formulas[1]} hold. " + prose(rng, 3)
-            + f" Then {formulas[2]} bounds {formulas[3]}."
+            prose(rng, 2) + f" {_cite(rng)} Here {formulas[0]}, {formulas[1]} and {formulas[2]} hold. "
+            + prose(rng, 2) + f" {_cite(rng)} Then {formulas[3]} bounds {formulas[4]} by {formulas[5]}. "
+            + prose(rng, 2)
         )
         body.append(f'<div class="ltx_para" id="S{section}.p{p % 8 + 1}"><p class="ltx_p">{text}</p></div>')
         if figures and p % 10 == 9:
@@ -160,26 +178,32 @@ def paper_pdf(title: str, sections: list[tuple[str, list[str]]], *, abstract: st
 
 
 def long_pdf(title: str, pages: int = 40, seed: int = 11) -> bytes:
-    """A PDF of `pages` pages of prose under numbered sections (for the bench); the last page is short."""
+    """A PDF of `pages` pages of prose under numbered sections (for the bench); the last page is short.
+
+    Each word is its own text operation, as in the PDFs LaTeX makes (kerned TJ arrays), so extracting its text
+    costs what a real paper's does; a paragraph per multi_cell would be several times cheaper."""
     rng = random.Random(seed)
     pdf = FPDF(format="A4")
     pdf.set_auto_page_break(True, margin=18)
     pdf.add_page()
     pdf.set_font("Helvetica", "B", 15)
     pdf.multi_cell(0, 8, title)
+    right = pdf.w - pdf.r_margin
     section = 0
-    while True:
+    while pdf.page_no() < pages:
         section += 1
         pdf.set_font("Helvetica", "B", 12)
+        pdf.ln(3)
         pdf.cell(0, 7, f"{section} Part {section}", new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("Helvetica", size=10)
         for _ in range(6):
-            pdf.multi_cell(0, 5, prose(rng, 6))
-            pdf.ln(2)
+            for word in prose(rng, 6).split():
+                if pdf.get_x() + pdf.get_string_width(word + " ") + 2 * pdf.c_margin > right:
+                    pdf.ln(5)
+                pdf.write(5, word + " ")
+            pdf.ln(7)
             if pdf.page_no() >= pages:
                 break
-        if pdf.page_no() >= pages:
-            break
     return bytes(pdf.output())
 
 
