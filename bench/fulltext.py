@@ -4,7 +4,8 @@ without full text against the fake arXiv web server.
 Run from the repository root: `.venv/bin/python -m bench.fulltext`. Prints one JSON object; not pass/fail in CI.
 Targets: the HTML parse under 1 s, the PDF parse under 3 s, each under 150 MB peak (the resident set of the process
 that parses, interpreter included, measured in a fresh process per input); the extra time of a build with full
-text is the polite delay between its requests (DIGEST_ARXIV_WEB_MIN_INTERVAL, 1 s), not parsing.
+text is the polite delay between its requests (DIGEST_ARXIV_WEB_MIN_INTERVAL, 1 s), not parsing. Also a hostile
+page: 10 MB of tags (the body bound), to show what the tag bound keeps the tree to.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from tests.fakes.base import ServerThread
 
 DAY = date(2026, 1, 8)
 RUNS = 3
+HOSTILE_BYTES = 10 * 2**20  # the HTML body bound: the most a page can hand the parser
 
 
 def _rss_mb() -> float:
@@ -130,18 +132,25 @@ async def builds() -> dict[str, object]:
 def main() -> dict[str, object]:
     html = latexml_page("2601.00001", 1, "A sixty-page paper", pages=60).encode()
     pdf = long_pdf("A forty-page paper", pages=40)
+    bomb = (
+        b'<article class="ltx_document"><section class="ltx_section" id="S1"><h2 class="ltx_title">A</h2>'
+        b'<div class="ltx_para"><p class="ltx_p">' + b"<b>x</b>" * (HOSTILE_BYTES // 8)
+    )
     html_result = measure("html", html)
     pdf_result = measure("pdf", pdf)
+    bomb_result = measure("html", bomb)
     build = asyncio.run(builds())
     return {
         "html_60_pages": html_result,
         "pdf_40_pages": {**pdf_result, "pages": 40},
+        "hostile_html_10mb_of_tags": bomb_result,
         "build_5_papers": build,
         "targets": {
             "html_parse_under_1s": html_result["first_parse_s"] < 1.0,
             "pdf_parse_under_3s": pdf_result["first_parse_s"] < 3.0,
             "html_peak_under_150mb": html_result["peak_rss_mb"] < 150,
             "pdf_peak_under_150mb": pdf_result["peak_rss_mb"] < 150,
+            "hostile_page_peak_under_300mb": bomb_result["peak_rss_mb"] < 300,
             "extra_build_time_is_the_polite_delay_within_1s": build["extra_beyond_polite_delay_s"] < 1.0,  # type: ignore[operator]
             "rebuild_asks_arxiv_nothing": build["rebuild_with_full_text"]["requests"] == 0,  # type: ignore[index]
         },

@@ -112,7 +112,7 @@ def test_image_urls_follow_base_href_and_stay_on_the_pages_host():
         b'<figure class="ltx_figure" id="F1"><img src="x1.png"><figcaption>one</figcaption></figure>'
         b'<figure class="ltx_figure" id="F2"><img src="javascript:alert(1)" onerror="alert(2)">'
         b'<img src="data:image/png;base64,AAAA"><img src="https://tracker.example/p.png">'
-        b'<img src="//tracker.example/q.png"><figcaption>two</figcaption></figure>'
+        b'<img src="//tracker.example/q.png"><img src="http://[broken/x.png"><figcaption>two</figcaption></figure>'
         b'<figure class="ltx_figure" id="F3"><img src="/html/2601.00001v2/sub/x3.png"><figcaption>three</figcaption>'
         b"</figure></section></article></body></html>"
     )
@@ -147,6 +147,19 @@ def test_a_hostile_page_gives_a_bounded_full_text():
     assert text.text_chars <= html_parse.MAX_TEXT_CHARS
     assert "STEAL" not in everything(text) and "javascript" not in everything(text)
     assert len(pack(text)) < 200_000  # what the store keeps of it
+
+
+def test_a_page_built_to_blow_up_the_tree_is_parsed_only_up_to_the_tag_bound():
+    empty_tags = b"<i></i>" * (html_parse.MAX_TAGS // 2 + 50_000)
+    page = (
+        b'<article class="ltx_document"><section class="ltx_section" id="S1"><h2 class="ltx_title">A</h2>'
+        b'<div class="ltx_para"><p class="ltx_p">First.</p>' + empty_tags + b"</div></section>"
+        b'<section class="ltx_section" id="S2"><h2 class="ltx_title">B</h2>'
+        b'<div class="ltx_para"><p class="ltx_p">Beyond the bound.</p></div></section></article>'
+    )
+    text = parse_html(page, page_url=PAGE, paper_id="2601.00004", version=1)
+    assert text is not None and text.truncated and text.fetched_bytes == len(page)
+    assert [(s.heading, s.paragraphs) for s in text.sections] == [("A", ["First."])]
 
 
 def test_broken_and_truncated_markup_still_parses_what_is_there():

@@ -31,6 +31,9 @@ MAX_FIGURES = 300
 MAX_TABLES = 300
 MAX_CAPTION_CHARS = 2_000
 MAX_TABLE_CHARS = 4_000
+# Elements cost memory in the tree (about 200 bytes each): a page of more tags than this is parsed only up to
+# about this many. arXiv's pages have one tag per 20-30 bytes, so only a page built to blow up the tree is cut.
+MAX_TAGS = 600_000
 
 _DROPPED = (
     "script, style, noscript, template, iframe, object, embed, form, button, input, select, textarea, nav, "
@@ -49,6 +52,10 @@ def parse_html(
     body: bytes, *, page_url: str, paper_id: str, version: int, truncated: bool = False
 ) -> FullText | None:
     """The paper on this page; None when the page is not a LaTeXML article with text (an error page, a wall)."""
+    fetched = len(body)
+    tags = body.count(b"<")
+    if tags > MAX_TAGS:
+        body, truncated = body[: len(body) * MAX_TAGS // tags], True
     tree = LexborHTMLParser(body.decode("utf-8", errors="replace"))
     article = tree.css_first("article.ltx_document")
     if article is None:
@@ -63,8 +70,8 @@ def parse_html(
     tables = _tables(article)
     for node in article.css("figure"):  # their captions are kept above; they are not body text
         node.decompose()
-    sections = _sections(article, budget)
     abstract = _abstract(article, budget)
+    sections = _sections(article, budget)
     if not abstract and not any(s.paragraphs for s in sections):
         return None
     title_node = article.css_first("h1.ltx_title_document") or tree.css_first("title")
@@ -78,24 +85,25 @@ def parse_html(
         sections=sections,
         figures=figures,
         tables=tables,
-        fetched_bytes=len(body),
-        truncated=truncated or budget.exhausted,
+        fetched_bytes=fetched,
+        truncated=truncated or budget.cut,
     )
 
 
 class _Budget:
-    """How much text is left to take; once spent, the rest of the page is left out (and the parse says so)."""
+    """How much text is left to take; once spent, the rest of the page is left out. `cut`: something was."""
 
     def __init__(self, chars: int) -> None:
         self.left = chars
-        self.exhausted = False
+        self.cut = False
 
-    def take(self, text: str) -> str | None:
+    def take(self, text: str, limit: int = MAX_PARAGRAPH_CHARS) -> str | None:
+        """`text` within the paragraph limit and what is left; None once nothing is left."""
         if self.left <= 0:
-            self.exhausted = True
+            self.cut = True
             return None
-        if len(text) > self.left:
-            text, self.exhausted = text[: self.left], True
+        if len(text) > min(limit, self.left):
+            text, self.cut = _clip(text, min(limit, self.left)), True
         self.left -= len(text)
         return text
 
@@ -104,19 +112,21 @@ def _base_url(tree: LexborHTMLParser, page_url: str) -> str:
     """Relative URLs resolve against <base href> when the page has one (arXiv's pages may), else the page."""
     node = tree.css_first("head base[href]")
     href = node.attributes.get("href") if node is not None else None
-    if href:
-        candidate = urljoin(page_url, href.strip())
-        if _same_origin(candidate, page_url):
-            return candidate
-    return page_url
+    candidate = _resolve(page_url, href or "", page_url)
+    return candidate if href and candidate else page_url
 
 
-def _same_origin(url: str, page_url: str) -> bool:
+def _resolve(base: str, src: str, page_url: str) -> str | None:
+    """`src` as an absolute http(s) URL on the page's own host; None otherwise (or when it does not parse)."""
+    src = src.strip()
+    if not src:
+        return None
     try:
+        url = urljoin(base, src)
         a, b = urlsplit(url), urlsplit(page_url)
-    except ValueError:
-        return False
-    return a.scheme in ("http", "https") and (a.scheme, a.netloc) == (b.scheme, b.netloc)
+    except ValueError:  # e.g. "http://[bad" is not a URL
+        return None
+    return url if a.scheme in ("http", "https") and (a.scheme, a.netloc) == (b.scheme, b.netloc) else None
 
 
 def _math_text(node: LexborNode) -> str:
@@ -177,13 +187,8 @@ def _figures(article: LexborNode, base: str, page_url: str) -> list[Figure]:
             continue
         caption = _own_caption(node)
         number, text = _tag_number(caption) if caption is not None else (None, "")
-        image = None
-        for img in node.css("img"):
-            src = (img.attributes.get("src") or "").strip()
-            url = urljoin(base, src) if src else ""
-            if url and _same_origin(url, page_url):
-                image = url
-                break
+        sources = (img.attributes.get("src") or "" for img in node.css("img"))
+        image = next((url for src in sources if (url := _resolve(base, src, page_url))), None)
         if image or text:
             figures.append(Figure(number=number, caption=text, image_url=image, anchor=_anchor(node)))
     return figures
@@ -220,7 +225,7 @@ def _abstract(article: LexborNode, budget: _Budget) -> str:
     if heading is not None:
         heading.decompose()
     parts = [_text(p) for p in node.css("p.ltx_p")] or [_text(node)]
-    return budget.take(_clip(" ".join(p for p in parts if p), MAX_PARAGRAPH_CHARS)) or ""
+    return budget.take(" ".join(p for p in parts if p)) or ""
 
 
 def _heading(node: LexborNode) -> tuple[str | None, str]:
@@ -244,7 +249,7 @@ def _sections(article: LexborNode, budget: _Budget) -> list[Section]:
             by_node[node.mem_id] = None
             continue
         if len(sections) >= MAX_SECTIONS:
-            budget.exhausted = True
+            budget.cut = True
             break
         section = Section(number=number, heading=heading, anchor=_anchor(node), level=level)
         by_node[node.mem_id] = section
@@ -261,7 +266,7 @@ def _sections(article: LexborNode, budget: _Budget) -> list[Section]:
         text = _paragraph_text(para)
         if not text:
             continue
-        kept = budget.take(_clip(text, MAX_PARAGRAPH_CHARS))
+        kept = budget.take(text)
         if kept is None:
             break
         if owner_node is None:

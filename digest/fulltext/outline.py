@@ -6,7 +6,7 @@ For debugging the parse: it reads the store first (so it shows what the digest u
 from __future__ import annotations
 
 from digest.fulltext.library import FullTexts, ttl_s
-from digest.fulltext.model import Entry, FullText, NoFullText, pack
+from digest.fulltext.model import Entry, NoFullText, pack
 from digest.fulltext.ref import DEFAULT_VERSION, parse_paper_ref
 from digest.settings import Settings
 from digest.store.base import FullTextStore
@@ -70,5 +70,3 @@ def render_outline(entry: Entry, *, cached: bool) -> str:
             lines.append(f"  Table {table.number or position}  {truncate(table.caption, CAPTION_CHARS)}")
     return "\n".join(lines) + "\n"
 
-
-__all__ = ["FullText", "outline_command", "render_outline"]

@@ -135,7 +135,8 @@ def _structure(lines: list[str]) -> tuple[str, list[Section], bool]:
         if current is None or budget <= 0:
             cut = cut or budget <= 0
             return
-        text = text[:MAX_PARAGRAPH_CHARS]
+        if len(text) > MAX_PARAGRAPH_CHARS:
+            text, cut = text[:MAX_PARAGRAPH_CHARS], True
         budget -= len(text)
         current.paragraphs.append(text)
 
