@@ -1,8 +1,8 @@
 """The Store: small protocols by concern, composed into one; two backends (Redis, embedded SQLite) implement it.
 
-A caller that touches one concern types its store as that protocol (the brief cache: DigestStore; the LLM
-budget: SpendStore; the leader lock: DeliveryLedger), which says what it touches and lets a test stand in
-with a small double. Every backend passes the same contract tests (tests/test_store_contract.py).
+A caller that touches one concern types its store as that protocol (the brief cache: DigestStore; the full-text
+cache: FullTextStore; the LLM budget: SpendStore; the leader lock: DeliveryLedger), which says what it touches
+and lets a test stand in with a small double. Every backend passes the same contract tests (tests/test_store_contract.py).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
 
+from digest.fulltext.model import Entry as FullTextEntry
 from digest.models import Brief, Digest, Lang
 
 # A chat platform's name: a plain string here, checked against the registry of chat adapters where
@@ -56,6 +57,18 @@ class Delivery(BaseModel):
     expires_at: datetime | None = None  # a claim past this is taken over by the next claimer
     progress: int = 0  # how many of the post's messages are out (bot.platform.PostProgress.done)
     took_over: str | None = None  # the owner whose expired claim this claim replaced: it died mid-post
+
+
+@runtime_checkable
+class FullTextStore(Protocol):
+    """Parsed full texts (digest.fulltext), one per (paper id, version), stored compressed with a time to live."""
+
+    async def get_fulltext(self, paper_id: str, version: int) -> FullTextEntry | None:
+        """The stored parse or the remembered "no full text"; None when there is none, it expired, or the stored
+        body cannot be read (corrupt, or written by another parser schema version): a miss, never an error."""
+
+    async def put_fulltext(self, entry: FullTextEntry, ttl_s: float) -> None:
+        """Store (replace) the entry of (entry.paper_id, entry.version) for `ttl_s` seconds."""
 
 
 @runtime_checkable
@@ -159,7 +172,7 @@ class DeliveryLedger(Protocol):
 
 
 @runtime_checkable
-class Store(DigestStore, SpendStore, SubscriptionStore, DeliveryLedger, Protocol):
+class Store(DigestStore, FullTextStore, SpendStore, SubscriptionStore, DeliveryLedger, Protocol):
     """Everything the bot stores, in one backend."""
 
     async def ping(self) -> None:
