@@ -298,3 +298,14 @@ async def test_progress_after_each_message_and_a_resumed_post_sends_only_the_mis
     # One header, five papers, each once: exactly what an uninterrupted post gives.
     assert len(sent) == 6 and sum(1 for m in sent if "2026-02-13" in m.text and m.reply_markup is None) == 1
     assert [m.text.split(".")[0] for m in sent[1:]] == [str(item.rank) for item in digest.items]
+
+
+async def test_every_command_is_answered_but_one_addressed_to_another_bot_is_left_alone(bot_env: Any) -> None:
+    app, _, _, fake = bot_env
+    for text in ("/sections", "/whatever", "/paper@paper_digest_test_bot 3 risks"):
+        before = len(fake.sent(GROUP))
+        await feed(app, message_update(GROUP, text))
+        assert len(fake.sent(GROUP)) > before, text
+    before = len(fake.sent(GROUP))
+    await feed(app, message_update(GROUP, "/paper@some_other_bot 3 risks"))
+    assert len(fake.sent(GROUP)) == before
