@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import time
 from datetime import date
-from typing import Annotated
+from typing import Annotated, get_args
 
 import typer
 
@@ -17,7 +17,7 @@ from digest.settings import Settings
 from digest.sources import sample
 from digest.store import Store, StoreUnavailable, open_store
 
-SOURCES = ("auto", "huggingface", "arxiv", "sample")
+SOURCES: tuple[str, ...] = get_args(pipeline.SourceChoice)
 
 
 async def flush_pending(settings: Settings, store: Store) -> None:
