@@ -7,11 +7,13 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot import webpages, wiring
+from bot.body_limit import BodyLimit
 from digest.settings import Settings
 from digest.store import Store
 
@@ -67,7 +69,8 @@ def create_app(settings: Settings, store: Store) -> Starlette:
     closers = Closers(store)
     routes: list[BaseRoute] = [Route("/healthz", healthz), Route("/metrics", metrics_endpoint)]
     routes += wiring.routes(settings, store, on_shutdown=closers.add)
-    app = Starlette(routes=routes, lifespan=closers.lifespan)
+    # Every POST body is bounded before any route (or the SDK behind it) reads it.
+    app = Starlette(routes=routes, lifespan=closers.lifespan, middleware=[Middleware(BodyLimit)])
     app.state.settings = settings
     app.state.store = store
     webpages.install(app)  # /, /d/<date>, /feed.xml, /static and the friendly 404/500 pages

@@ -1,4 +1,5 @@
-"""Logging to stderr with every configured secret redacted, and httpx kept quiet (its URLs carry tokens).
+"""Logging to stderr with every configured secret redacted, each line bounded, and httpx kept quiet (its URLs
+carry tokens).
 
 The same redaction serves every message to the terminal (`redact`), not only log records: a token in an
 error message must never reach a screen or a log file.
@@ -13,6 +14,8 @@ from collections.abc import Iterable
 
 # The LLM key's shape; the chat adapters add theirs (a key can leak before settings name it, e.g. in a URL).
 CORE_TOKEN_SHAPES: tuple[str, ...] = (r"sk-[A-Za-z0-9_-]{16,}",)
+# A log message longer than this is cut: no line carries a whole request body or page, whoever logs it.
+MAX_MESSAGE_CHARS = 2000
 
 
 class RedactSecrets(logging.Filter):
@@ -29,6 +32,8 @@ class RedactSecrets(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         clean = self.redact(message)
+        if len(clean) > MAX_MESSAGE_CHARS:
+            clean = f"{clean[:MAX_MESSAGE_CHARS]} … (cut, {len(clean)} characters)"
         if record.exc_info and record.exc_text is None:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:

@@ -53,6 +53,9 @@ def build_app(settings: Settings, store: Store, *, socket_mode: bool = False) ->
     secret = own.signing_secret.get_secret_value() if own.signing_secret else ""
     if not socket_mode and not secret:
         raise ConfigError("SLACK_SIGNING_SECRET is not set; HTTP mode cannot verify Slack's requests without it")
+    # bolt logs whole request bodies at INFO and DEBUG (and its middleware copies this logger's level).
+    bolt_logger = logging.getLogger("bot.slack.bolt")
+    bolt_logger.setLevel(logging.WARNING)
     app = AsyncApp(
         client=client,
         signing_secret=secret,
@@ -60,7 +63,7 @@ def build_app(settings: Settings, store: Store, *, socket_mode: bool = False) ->
         request_verification_enabled=bool(secret),
         # Ack first, then answer: listeners run after the HTTP response is sent (a long-lived server, not FaaS).
         process_before_response=False,
-        logger=logging.getLogger("bot.slack.bolt"),
+        logger=bolt_logger,
     )
     deps = SlackDeps(settings, own, store, SlackPoster(client, public_url=settings.public_url))
     session = _SESSIONS[app] = SharedSession()
