@@ -24,6 +24,12 @@ COMMANDS_ANSWERED = Counter(
     ["platform", "kind"],
     registry=REGISTRY,
 )
+UPDATES = Counter(
+    "digest_updates",
+    "Updates a platform delivered to a webhook, by outcome: queued, duplicate, malformed, refused (queue full)",
+    ["platform", "outcome"],
+    registry=REGISTRY,
+)
 LLM_TOKENS = Counter("digest_llm_tokens", "LLM tokens spent by builds", ["direction"], registry=REGISTRY)
 BUILDS = Counter("digest_builds", "Digest builds", ["outcome"], registry=REGISTRY)
 BUILD_SECONDS = Histogram(
@@ -37,6 +43,10 @@ BUILD_SECONDS = Histogram(
 def command_answered(platform: str, kind: str) -> None:
     """One follow-up answered; each adapter calls this where it sends the reply (bot/commands stays platform-free)."""
     COMMANDS_ANSWERED.labels(platform, kind).inc()
+
+
+def update_received(platform: str, outcome: str) -> None:
+    UPDATES.labels(platform, outcome).inc()
 
 
 def build_done(input_tokens: int, output_tokens: int, seconds: float) -> None:

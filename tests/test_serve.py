@@ -59,6 +59,7 @@ def test_metrics_count_the_follow_ups_each_adapter_answers(
         for text in ("/paper 3 risks", "/help", "/paper banana"):
             hook = httpx.post(server.url + "/telegram/webhook", json=message_update(CHAT, text), headers=HOOK_HEADERS)
             assert hook.status_code == 200
+        wait_for(lambda: len(fake_telegram.sent(CHAT)) >= 3, "the three Telegram answers", 30)
         after = answered(server.url)
     grown = {key: after[key] - before.get(key, 0.0) for key in after if after[key] != before.get(key, 0.0)}
     assert grown == {
@@ -96,10 +97,11 @@ def test_stopping_the_server_shuts_the_telegram_application_down_and_closes_the_
             server.url + "/telegram/webhook", json=message_update(CHAT, "/help"), headers=HOOK_HEADERS
         )
         assert response.status_code == 200
-        application: Application = hook._app  # type: ignore[assignment]  # built by the first update
-        assert application is not None and application.bot._requests_initialized
+        wait_for(lambda: fake_telegram.sent(CHAT), "the answer", 30)  # the first update initialized the Application
+        application: Application = hook.app
+        assert application.bot._requests_initialized
         assert closed == []
-    assert hook._app is None and not application.bot._requests_initialized  # Bot.shutdown closed its HTTP client
+    assert not application.bot._requests_initialized  # Bot.shutdown closed its HTTP client
     assert application.bot.request._client.is_closed  # type: ignore[attr-defined]
     assert closed == ["store"]
 

@@ -3,22 +3,30 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+from collections.abc import Callable
 
-from telegram import Bot, BotCommand
+from telegram import Bot, BotCommand, Update
 from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, MessageHandler, filters
 
+from bot.chatqueue import ChatQueue
 from bot.commands.texts import text
 from bot.telegram import handlers
 from bot.telegram.handlers import COMMANDS, Deps
 from bot.telegram.platform import TelegramSettings
 from bot.telegram.poster import TelegramPoster
 from bot.telegram.ratelimit import ChatRateLimiter
+from bot.telegram.updates import answer_once, chat_key
 from digest.models import LANGS, Lang
 from digest.settings import ConfigError, Settings
 from digest.store.base import Store
 
 log = logging.getLogger(__name__)
+
+MAX_QUEUED = 1000  # updates waiting or being answered (a webhook answers 503 past this; polling stops fetching)
+MAX_CHATS_AT_ONCE = 32  # chats answered at the same time (the connection pool has 64)
+DRAIN_S = 20.0  # on shutdown, queued updates get this long to be answered
 
 
 def file_url(api_base_url: str) -> str:
@@ -81,17 +89,40 @@ async def register_commands(bot: Bot, lang: Lang = "ko") -> None:
         await bot.set_my_commands(_bot_commands(each), language_code=each)
 
 
-async def run_polling(settings: Settings, store: Store, stop: asyncio.Event) -> None:
-    """Telegram in polling mode until `stop` is set (what `digestbot run` calls, next to Slack and the scheduler)."""
+async def run_polling(
+    settings: Settings, store: Store, stop: asyncio.Event, ready: Callable[[], None] | None = None
+) -> None:
+    """Telegram in polling mode until `stop` is set (one of `digestbot run`'s listeners). `ready` is called once
+    Telegram answered (getMe, the webhook removed). Fetched updates are answered as the webhook's are: once per
+    update_id, in order within a chat, chats concurrently; fetching waits while the queue is full."""
     app = build_application(settings, store)
+    queue = ChatQueue("telegram polling", max_pending=MAX_QUEUED, max_running=MAX_CHATS_AT_ONCE)
     async with app:
         await register_commands(app.bot, settings.lang)
         assert app.updater is not None
         await app.updater.start_polling(allowed_updates=["message", "callback_query"])
-        await app.start()
         log.info("telegram: polling as @%s", app.bot.username)
+        if ready is not None:
+            ready()
         try:
-            await stop.wait()
+            await _answer_fetched(app, store, queue, stop)
         finally:
             await app.updater.stop()
-            await app.stop()
+            await queue.drain(DRAIN_S)
+
+
+async def _answer_fetched(app: Application, store: Store, queue: ChatQueue, stop: asyncio.Event) -> None:  # type: ignore[type-arg]
+    """Move what the Updater fetched into the queue until `stop` is set."""
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        while True:
+            fetching = asyncio.ensure_future(app.update_queue.get())
+            await asyncio.wait({fetching, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if not fetching.done():
+                fetching.cancel()
+                return
+            update = fetching.result()
+            if isinstance(update, Update):
+                await queue.put(chat_key(update), functools.partial(answer_once, app, store, update))
+    finally:
+        stopping.cancel()

@@ -1,21 +1,28 @@
-"""POST /telegram/webhook: Telegram's updates in webhook mode, checked against TELEGRAM_WEBHOOK_SECRET."""
+"""POST /telegram/webhook: Telegram's updates in webhook mode, checked against TELEGRAM_WEBHOOK_SECRET.
+
+The request only checks the secret and the update, queues it and answers 200: what the reply costs (a slow Bot
+API, a 40-message answer, the Application's first getMe) is paid in the background, never by Telegram's request.
+A full queue is a 503, which Telegram retries later; the once-key in the store makes a retried or twice-delivered
+update answered once.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
 from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
-from telegram import Update
 from telegram.ext import Application
 
-from bot.telegram.app import build_application, register_commands
+from bot import metrics
+from bot.chatqueue import ChatQueue
+from bot.telegram.app import DRAIN_S, MAX_CHATS_AT_ONCE, MAX_QUEUED, build_application, register_commands
 from bot.telegram.platform import TelegramSettings
+from bot.telegram.updates import BadUpdate, answer_once, chat_key, read_update
 from digest.settings import Settings
 from digest.store.base import Store
 
@@ -30,19 +37,20 @@ class TelegramWebhook:
         self.store = store
         secret = TelegramSettings.of(settings, "telegram").webhook_secret
         self.secret = secret.get_secret_value().encode() if secret else None
-        self._app: Application | None = None  # type: ignore[type-arg]
-        self._lock = asyncio.Lock()
+        # Built now (no network); initialized (getMe) by the first queued update, off the request path.
+        self.app: Application = build_application(settings, store, polling=False)  # type: ignore[type-arg]
+        self.queue = ChatQueue("telegram webhook", max_pending=MAX_QUEUED, max_running=MAX_CHATS_AT_ONCE)
+        self._init_lock = asyncio.Lock()
+        self._initialized = False
         if self.secret is None:
             log.warning("TELEGRAM_WEBHOOK_SECRET is not set: /telegram/webhook refuses every request")
 
-    async def application(self) -> Application:  # type: ignore[type-arg]
-        """Built and initialized on the first update, on the server's own event loop."""
-        async with self._lock:
-            if self._app is None:
-                app = build_application(self.settings, self.store, polling=False)
-                await app.initialize()
-                self._app = app
-            return self._app
+    async def ready(self) -> None:
+        """Initialize the Application once (its bot's getMe); a failure is retried by the next update."""
+        async with self._init_lock:
+            if not self._initialized:
+                await self.app.initialize()
+                self._initialized = True
 
     def authorized(self, request: Request) -> bool:
         given = request.headers.get(SECRET_HEADER, "").encode()
@@ -52,23 +60,30 @@ class TelegramWebhook:
         if not self.authorized(request):
             return JSONResponse({"ok": False, "error": "forbidden"}, status_code=403)
         try:
-            data = json.loads(await request.body())
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return JSONResponse({"ok": False, "error": "body is not JSON"}, status_code=400)
-        app = await self.application()
-        update = Update.de_json(data, app.bot) if isinstance(data, dict) else None
-        if update is None:
-            return JSONResponse({"ok": False, "error": "not an update"}, status_code=400)
-        # Handled before answering: Telegram sends the chat's next update only after this one is acknowledged.
-        await app.process_update(update)
+            update = read_update(await request.body(), self.app.bot)
+        except BadUpdate as exc:
+            metrics.update_received("telegram", "malformed")
+            log.info("telegram: refused a malformed update: %s", exc)
+            return JSONResponse({"ok": False, "error": str(exc)}, status_code=400)
+
+        async def answer() -> None:
+            await answer_once(self.app, self.store, update, ready=self.ready)
+
+        if not self.queue.submit(chat_key(update), answer):
+            metrics.update_received("telegram", "refused")
+            log.warning("telegram: %d updates queued already; 503 so Telegram sends %d again later",
+                        self.queue.pending, update.update_id)  # fmt: skip
+            return JSONResponse({"ok": False, "error": "busy, retry later"}, status_code=503)
+        metrics.update_received("telegram", "queued")
         return JSONResponse({"ok": True})
 
     async def close(self) -> None:
-        """Shut the Application down (its bot's HTTP connections) if an update ever built it."""
-        async with self._lock:
-            app, self._app = self._app, None
-        if app is not None:
-            await app.shutdown()
+        """Answer what is queued (for up to DRAIN_S), then shut the Application down if it was initialized."""
+        await self.queue.drain(DRAIN_S)
+        async with self._init_lock:
+            if self._initialized:
+                await self.app.shutdown()
+                self._initialized = False
 
 
 async def set_webhook(settings: Settings, store: Store, url: str) -> None:
@@ -90,7 +105,7 @@ def routes(
     settings: Settings, store: Store, on_shutdown: Callable[[Callable[[], Awaitable[None]]], None] | None = None
 ) -> list[BaseRoute]:
     """The webhook route when a bot token is configured; none otherwise. `on_shutdown` registers what the
-    server must close when it stops (the Application, built on the first update)."""
+    server must do when it stops (answer the queued updates, shut the Application down)."""
     if TelegramSettings.of(settings, "telegram").bot_token is None:
         return []
     hook = TelegramWebhook(settings, store)

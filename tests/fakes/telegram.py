@@ -11,6 +11,7 @@ import asyncio
 import itertools
 import json
 import re
+import threading
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
@@ -195,6 +196,8 @@ class FakeTelegram(FakeService):
         self.overall_per_s: int | None = None  # flood control, off unless a test or bench sets it
         self.per_chat_interval_s: float | None = None
         self.rejected_429 = 0
+        self.latency_s = 0.0  # added to every call (a slow Bot API), off unless a test or bench sets it
+        self._gates: list[tuple[str | None, int | None, threading.Event]] = []
         self._recent: deque[float] = deque()
         self._last_in_chat: dict[int, float] = {}
         self._ids = itertools.count(1)
@@ -207,6 +210,22 @@ class FakeTelegram(FakeService):
         update = {"update_id": next(self._update_ids), **update}
         self.updates.append(update)
         return update
+
+    def hold(self, method: str | None = None, chat_id: int | None = None) -> threading.Event:
+        """Calls of `method` (any when None) about `chat_id` (any when None) wait until the returned event is set:
+        a Bot API that has not answered yet, with no clock involved."""
+        gate = threading.Event()
+        with self._lock:
+            self._gates.append((method, chat_id, gate))
+        return gate
+
+    async def _wait_for_gates(self, method: str, params: dict[str, Any]) -> None:
+        chat = params.get("chat_id")
+        with self._lock:
+            gates = [g for m, c, g in self._gates if m in (None, method) and (c is None or str(c) == str(chat))]
+        for gate in gates:
+            while not gate.is_set():
+                await asyncio.sleep(0.005)
 
     def sent(self, chat_id: int | None = None) -> list[Sent]:
         with self._lock:
@@ -225,6 +244,9 @@ class FakeTelegram(FakeService):
         if fault is not None:
             return fault
         params = self._params(call.body, call.headers.get("content-type", ""), call.query)
+        if self.latency_s:
+            await asyncio.sleep(self.latency_s)
+        await self._wait_for_gates(method, params)
         handler = getattr(self, f"api_{method}", None)
         if handler is None:
             return _error(404, "Not Found: method not found")
