@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot import scheduler
+from bot.listeners import read_states
 from digest.settings import Settings
 from digest.store import Store, StoreUnavailable
 from digest.store.base import Delivery
@@ -25,8 +26,13 @@ async def recent_deliveries(store: Store, settings: Settings, now: datetime) -> 
     return [row for d in (day - timedelta(days=1), day) for row in await store.list_deliveries(d)]
 
 
+def _all_running(listeners: dict[str, list[dict[str, Any]]]) -> bool:
+    return all(entry["state"] in ("running", "stopped") for entries in listeners.values() for entry in entries)
+
+
 async def health(store: Store, settings: Settings) -> tuple[bool, dict[str, Any]]:
-    """(healthy, details). Healthy means the store answers; a missing build or post is reported, not fatal."""
+    """(healthy, details). Healthy means the store answers; a missing build or post is reported, not fatal, and so
+    is a listener of `digestbot run` that is restarting ("status": "degraded": restarting `serve` would not help)."""
     now = datetime.now(UTC)
     try:
         await asyncio.wait_for(store.ping(), PING_TIMEOUT_S)
@@ -63,6 +69,9 @@ async def health(store: Store, settings: Settings) -> tuple[bool, dict[str, Any]
         )
         today = scheduler.edition_day(now, settings)
         body["deliveries"] = {"day": today.isoformat(), **Counter(r.status for r in rows if r.day == today)}
+        # `digestbot run`'s listeners, as each process last published them (one read); none when no `run` is up.
+        body["listeners"] = read_states(await store.heartbeats())
+        body["status"] = "ok" if _all_running(body["listeners"]) else "degraded"
     except (StoreUnavailable, OSError) as exc:
         return False, {"ok": False, "store": f"unavailable: {exc}"}
     return True, body

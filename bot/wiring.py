@@ -7,11 +7,10 @@ bot/delivery, bot/scheduler and the CLI commands take what is built here and nev
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
 from typing import Any
 
 from bot.platform import Poster, registry
-from bot.platform.seam import OnShutdown
+from bot.platform.seam import Listener, OnShutdown
 from digest.settings import Settings
 from digest.store import Store, open_store
 from digest.store.base import Platform
@@ -25,9 +24,9 @@ def make_posters(settings: Settings) -> dict[Platform, Poster]:
     return {name: platform.poster() for name, platform in registry.configured(settings).items()}
 
 
-def listeners(settings: Settings, store: Store, stop: asyncio.Event) -> dict[str, Coroutine[Any, Any, None]]:
+def listeners(settings: Settings, store: Store, stop: asyncio.Event) -> dict[str, Listener]:
     """The long-running listeners of `digestbot run`, by name (`digestbot serve` covers the HTTP ways in)."""
-    out: dict[str, Coroutine[Any, Any, None]] = {}
+    out: dict[str, Listener] = {}
     for platform in registry.configured(settings).values():
         out |= platform.listeners(store, stop)
     return out

@@ -233,6 +233,21 @@ async def test_first_time_is_true_once_per_ttl(store):
     assert await store.first_time("evt-2", 60) is True
 
 
+async def test_heartbeats_are_read_in_one_call_until_they_expire_or_are_removed(store):
+    assert await store.heartbeats() == {}
+    await store.put_heartbeat("telegram polling@host:1", '{"state": "running"}', 60)
+    await store.put_heartbeat("slack socket mode@host:1", "restarting | with a pipe", 60)
+    await store.put_heartbeat("telegram polling@host:2", "short", 0.05)
+    await store.put_heartbeat("telegram polling@host:1", '{"state": "restarting"}', 60)  # replaces
+    await asyncio.sleep(0.2)  # past the short one's expiry; the others have a minute left
+    assert await store.heartbeats() == {
+        "telegram polling@host:1": '{"state": "restarting"}',
+        "slack socket mode@host:1": "restarting | with a pipe",
+    }
+    await store.put_heartbeat("slack socket mode@host:1", "gone", 0)
+    assert list(await store.heartbeats()) == ["telegram polling@host:1"]
+
+
 async def test_ping(store):
     await store.ping()
 

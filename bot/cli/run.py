@@ -6,11 +6,11 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Coroutine
 from datetime import date
 from typing import Any
 
 from bot.cli.common import run, settings_or_exit
+from bot.listeners import Supervisor
 from bot.wiring import listeners, make_posters, make_summarizer
 from digest import pipeline
 from digest.settings import Settings
@@ -21,7 +21,8 @@ log = logging.getLogger("bot.run")
 
 def run_bot() -> None:
     """Run the bot: the scheduler (builds and morning posts, one leader across processes) and each configured chat
-    platform's listeners (Slack Socket Mode, Telegram polling). Stops cleanly on SIGTERM/SIGINT."""
+    platform's listeners (Slack Socket Mode, Telegram polling), restarted when they fail. Stops cleanly on
+    SIGTERM/SIGINT."""
     settings = settings_or_exit()
     run(_run_bot(settings))
 
@@ -47,26 +48,17 @@ async def _run_bot(settings: Settings) -> None:
         return result.digest
 
     worker = Worker(settings, store, posters, builder=builder)
-    tasks = [asyncio.create_task(worker.run(stop), name="scheduler")]
-    for name, coro in listeners(settings, store, stop).items():
-        tasks.append(asyncio.create_task(_keep_running(name, coro), name=name))
+    # A listener that fails is restarted with backoff; the scheduler (the morning post) never waits for one.
+    supervisor = Supervisor(store, listeners(settings, store, stop), stop)
+    tasks = [
+        asyncio.create_task(worker.run(stop), name="scheduler"),
+        asyncio.create_task(supervisor.run(), name="listeners"),
+    ]
     try:
         await tasks[0]
     finally:
         stop.set()
-        for task in tasks[1:]:
-            task.cancel()
-        await asyncio.gather(*tasks[1:], return_exceptions=True)
+        await asyncio.gather(*tasks[1:], return_exceptions=True)  # listeners finish their queued answers
         if client is not None:
             await client.close()
         await store.close()
-
-
-async def _keep_running(name: str, coro: Coroutine[Any, Any, None]) -> None:
-    """A listener that dies is logged; the scheduler (the morning post) keeps going without it."""
-    try:
-        await coro
-    except asyncio.CancelledError:
-        raise
-    except Exception:
-        log.exception("%s stopped; the scheduler keeps running", name)

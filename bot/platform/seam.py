@@ -9,7 +9,7 @@ use pays for its SDK, inside the methods below.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
@@ -30,6 +30,9 @@ if TYPE_CHECKING:
     from digest.store import Store
 
 OnShutdown = Callable[[Callable[[], Awaitable[None]]], None]
+# A long-running way in of `digestbot run`, called with `ready` (to call once connected); it runs until the `stop`
+# event it was made with is set, or fails, and is then called again after a backoff (bot/listeners.py).
+Listener = Callable[[Callable[[], None]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -115,8 +118,8 @@ class ChatPlatform:
         """The morning post's sender (bot/delivery decides what a failure means for the chat)."""
         raise NotImplementedError
 
-    def listeners(self, store: Store, stop: asyncio.Event) -> dict[str, Coroutine[Any, Any, None]]:
-        """The long-running ways in of `digestbot run` (polling, a websocket), by name."""
+    def listeners(self, store: Store, stop: asyncio.Event) -> dict[str, Listener]:
+        """The long-running ways in of `digestbot run` (polling, a websocket), by name; each may be called again."""
         return {}
 
     def routes(self, store: Store, on_shutdown: OnShutdown) -> list[BaseRoute]:

@@ -6,14 +6,14 @@ Imports nothing from slack_bolt or slack_sdk at module level (see bot/platform/s
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
-from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import NoDecode
 
-from bot.platform.seam import ChatPlatform, OnShutdown, PlatformSettings
+from bot.platform.seam import ChatPlatform, Listener, OnShutdown, PlatformSettings
 from digest.settings import http_url
 
 if TYPE_CHECKING:
@@ -66,13 +66,13 @@ class Slack(ChatPlatform):
 
         return SlackPoster(web_client(self.own), public_url=self.settings.public_url)
 
-    def listeners(self, store: Store, stop: asyncio.Event) -> dict[str, Coroutine[Any, Any, None]]:
+    def listeners(self, store: Store, stop: asyncio.Event) -> dict[str, Listener]:
         """Socket Mode, when an app-level token is set (`digestbot serve` covers the HTTP way in)."""
         if self.own.bot_token is None or self.own.app_token is None:
             return {}
         from bot.slack.socket_mode import run_socket_mode
 
-        return {"slack socket mode": run_socket_mode(self.settings, store)}
+        return {"slack socket mode": functools.partial(run_socket_mode, self.settings, store)}
 
     def routes(self, store: Store, on_shutdown: OnShutdown) -> list[BaseRoute]:
         from bot.slack.http import slack_routes

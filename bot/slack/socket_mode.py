@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from bot.slack.app import build_app, close_app
@@ -18,11 +21,15 @@ def socket_mode_handler(settings: Settings, store: Store) -> AsyncSocketModeHand
     return AsyncSocketModeHandler(app, app_token.get_secret_value())
 
 
-async def run_socket_mode(settings: Settings, store: Store) -> None:
-    """Connect and serve until cancelled; `digestbot run` awaits this beside Telegram and the scheduler."""
+async def run_socket_mode(settings: Settings, store: Store, ready: Callable[[], None] | None = None) -> None:
+    """Connect and serve until cancelled (one of `digestbot run`'s listeners); `ready` once connected. After that
+    the client reconnects by itself; a failed first connection is retried by the listener's supervisor."""
     handler = socket_mode_handler(settings, store)
     try:
-        await handler.start_async()
+        await handler.connect_async()
+        if ready is not None:
+            ready()
+        await asyncio.Event().wait()  # until cancelled, as AsyncSocketModeHandler.start_async does
     finally:
         await handler.close_async()
         await close_app(handler.app)

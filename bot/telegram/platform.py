@@ -7,13 +7,13 @@ Imports nothing from python-telegram-bot at module level (see bot/platform/seam.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
-from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 
-from bot.platform.seam import ChatPlatform, OnShutdown, PlatformSettings
+from bot.platform.seam import ChatPlatform, Listener, OnShutdown, PlatformSettings
 from digest.settings import http_url
 
 if TYPE_CHECKING:
@@ -60,12 +60,12 @@ class Telegram(ChatPlatform):
         app = build_application(self.settings, None, polling=False)
         return TelegramPoster(app.bot, tz_name=self.settings.timezone, public_url=self.settings.public_url)
 
-    def listeners(self, store: Store, stop: asyncio.Event) -> dict[str, Coroutine[Any, Any, None]]:
+    def listeners(self, store: Store, stop: asyncio.Event) -> dict[str, Listener]:
         if self.own.bot_token is None or not self.own.polling:
             return {}
         from bot.telegram.app import run_polling
 
-        return {"telegram polling": run_polling(self.settings, store, stop)}
+        return {"telegram polling": functools.partial(run_polling, self.settings, store, stop)}
 
     def routes(self, store: Store, on_shutdown: OnShutdown) -> list[BaseRoute]:
         from bot.telegram import webhook

@@ -172,7 +172,19 @@ class DeliveryLedger(Protocol):
 
 
 @runtime_checkable
-class Store(DigestStore, FullTextStore, SpendStore, SubscriptionStore, DeliveryLedger, Protocol):
+class HeartbeatStore(Protocol):
+    """Short-lived notes a process keeps renewing ("this listener of mine is running"), read by another process
+    (`digestbot serve`'s /healthz reports the listeners of `digestbot run`). One read returns all of them."""
+
+    async def put_heartbeat(self, name: str, body: str, ttl_s: float) -> None:
+        """Keep `body` under `name` for `ttl_s` seconds (replacing what was there); `ttl_s` <= 0 removes it."""
+
+    async def heartbeats(self) -> dict[str, str]:
+        """Every heartbeat that has not expired, by name."""
+
+
+@runtime_checkable
+class Store(DigestStore, FullTextStore, SpendStore, SubscriptionStore, DeliveryLedger, HeartbeatStore, Protocol):
     """Everything the bot stores, in one backend."""
 
     async def ping(self) -> None:

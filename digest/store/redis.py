@@ -11,6 +11,8 @@ Keys (all under `<prefix>:` so several deployments can share one Redis):
   dlv:<platform>:<chat>:<day>  hash of Delivery fields (+ exp_ms); dlv-day:<day> set of "<platform>:<chat>";
   dlv-chat:<platform>:<chat>   set of days (so a moved chat takes its ledger along)
   lock:<name>            string token with PX expiry;  once:<key>  NX PX marker
+  heartbeats             hash {name: "<expiry ms>|<body>"}; expired fields are pruned by each write, and the key
+                         expires with its newest field, so /healthz reads one key whatever the number of processes
   fulltext:<id>:v<n>     string, base64 of the zlib-compressed parsed full text (digest.fulltext), with a TTL
 
 A digest is written in one MULTI/EXEC, so readers see the old one or the new one. Ledger and lock changes that
@@ -130,6 +132,41 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 """
 
+# Heartbeats live in one hash, each field with its own expiry on the server's clock.  KEYS: the hash.
+# ARGV: name, body, ttl_ms (<= 0 removes the field)
+_BEAT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ttl = tonumber(ARGV[3])
+if ttl > 0 then
+  redis.call('HSET', KEYS[1], ARGV[1], (now + ttl) .. '|' .. ARGV[2])
+else
+  redis.call('HDEL', KEYS[1], ARGV[1])
+end
+local all = redis.call('HGETALL', KEYS[1])
+local longest = 0
+for i = 1, #all, 2 do
+  local left = tonumber(string.match(all[i + 1], '^(%d+)|')) - now
+  if left <= 0 then redis.call('HDEL', KEYS[1], all[i]) elseif left > longest then longest = left end
+end
+if longest > 0 then redis.call('PEXPIRE', KEYS[1], longest) end
+return 1
+"""
+# KEYS: the hash.  Returns [name, body, name, body, …] of the fields not yet expired.
+_BEATS = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local out = {}
+local all = redis.call('HGETALL', KEYS[1])
+for i = 1, #all, 2 do
+  local expires, body = string.match(all[i + 1], '^(%d+)|(.*)$')
+  if tonumber(expires) > now then
+    out[#out + 1] = all[i]
+    out[#out + 1] = body
+  end
+end
+return out
+"""
 
 _LEDGER_VERSION = schema.version_of(Delivery)
 
@@ -202,6 +239,8 @@ class RedisStore:
         self._acquire = self._r.register_script(_ACQUIRE)
         self._renew = self._r.register_script(_RENEW)
         self._release = self._r.register_script(_RELEASE)
+        self._beat = self._r.register_script(_BEAT)
+        self._beats = self._r.register_script(_BEATS)
         self._parsed: OrderedDict[tuple[str, str], tuple[str, Digest]] = OrderedDict()
         self._latest_day: dict[str, str] = {}  # the day "latest" resolved to last time, to offer its version
         self._layout_checked = False
@@ -479,6 +518,17 @@ class RedisStore:
     @_guarded
     async def first_time(self, key: str, ttl_s: float) -> bool:
         return bool(await self._r.set(self._k("once", key), "1", nx=True, px=_ms(ttl_s)))
+
+    # Heartbeats
+
+    @_guarded
+    async def put_heartbeat(self, name: str, body: str, ttl_s: float) -> None:
+        await self._beat(keys=[self._k("heartbeats")], args=[name, body, int(ttl_s * 1000) if ttl_s > 0 else 0])
+
+    @_guarded
+    async def heartbeats(self) -> dict[str, str]:
+        flat = await self._beats(keys=[self._k("heartbeats")])
+        return dict(zip(flat[0::2], flat[1::2], strict=True))
 
     @_guarded
     async def ping(self) -> None:

@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
 );
 CREATE INDEX IF NOT EXISTS deliveries_day ON deliveries (day);
 CREATE TABLE IF NOT EXISTS locks (name TEXT PRIMARY KEY, token TEXT NOT NULL, expires REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS heartbeats (name TEXT PRIMARY KEY, body TEXT NOT NULL, expires REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS fulltexts (
     paper_id TEXT NOT NULL, version INTEGER NOT NULL, body BLOB NOT NULL, expires REAL NOT NULL,
     PRIMARY KEY (paper_id, version)
@@ -381,6 +382,21 @@ class SqliteStore:
                 "INSERT OR REPLACE INTO locks (name, token, expires) VALUES (?, '', ?)", (f"once:{key}", now + ttl_s)
             )
             return True
+
+    # Heartbeats
+
+    async def put_heartbeat(self, name: str, body: str, ttl_s: float) -> None:
+        now = _now().timestamp()
+        async with self._write() as db:
+            await db.execute("DELETE FROM heartbeats WHERE expires <= ? OR name = ?", (now, name))
+            if ttl_s > 0:
+                await db.execute(
+                    "INSERT INTO heartbeats (name, body, expires) VALUES (?, ?, ?)", (name, body, now + ttl_s)
+                )
+
+    async def heartbeats(self) -> dict[str, str]:
+        rows = await self._all("SELECT name, body FROM heartbeats WHERE expires > ?", (_now().timestamp(),))
+        return {str(name): str(body) for name, body in rows}
 
     # Export, for `digestbot store migrate` (the protocol has no "list every brief / ledger row")
 
