@@ -49,7 +49,15 @@ def truncate(text: str, limit: int, *, ellipsis: str = "…", measure: str = "ch
 
 
 def utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
+    """UTF-16 code units (some chat APIs count in them); a lone surrogate counts as the one unit it is, never an error."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def valid_unicode(text: str) -> str:
+    """`text` with surrogate pairs joined and lone surrogates replaced (U+FFFD): text UTF-8 and UTF-16 can encode."""
+    if text.isascii():
+        return text
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
 def sentences(text: str) -> list[str]:

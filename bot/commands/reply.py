@@ -2,41 +2,46 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
+
+from digest.text import valid_unicode
+
+# Every text of a reply is encodable, wherever it came from: no renderer, terminal or chat API meets a lone surrogate.
+Text = Annotated[str, AfterValidator(valid_unicode)]
 
 
 class Link(BaseModel):
-    label: str
-    url: str
+    label: Text
+    url: Text
 
 
 class Button(BaseModel):
     """A button under the reply: its label, and the action it stands for (bot.commands.buttons.encode)."""
 
-    label: str
-    action: str
+    label: Text
+    action: Text
 
 
 class Part(BaseModel):
     """One titled part of a reply: a heading, then paragraphs and/or bullet items (either may be empty)."""
 
-    heading: str | None = None
-    paragraphs: list[str] = Field(default_factory=list)
-    items: list[str] = Field(default_factory=list)
+    heading: Text | None = None
+    paragraphs: list[Text] = Field(default_factory=list)
+    items: list[Text] = Field(default_factory=list)
 
 
 class Reply(BaseModel):
     """What a command answers. Text here is plain (never markup): each adapter escapes it for its platform."""
 
     kind: Literal["answer", "error", "help", "unavailable"] = "answer"
-    title: str | None = None
-    title_url: str | None = None
+    title: Text | None = None
+    title_url: Text | None = None
     parts: list[Part] = Field(default_factory=list)
     links: list[Link] = Field(default_factory=list)
     buttons: list[Button] = Field(default_factory=list)
-    footer: str | None = None  # e.g. a hint with a working example, or "전체 보기" permalink text
+    footer: Text | None = None  # e.g. a hint with a working example, or "전체 보기" permalink text
 
     @property
     def ok(self) -> bool:
