@@ -1,6 +1,6 @@
 """Oversized request bodies against `digestbot serve`: the server's peak memory, its log, and /healthz meanwhile.
 
-Sends --floods unsigned 10 MB bodies (Content-Length declared) to /slack/events, then one 100 MB chunked body to
+Sends --floods badly signed 10 MB bodies (Content-Length declared) to /slack/events, then one 100 MB chunked body to
 /slack/events and one to /telegram/webhook, each client writing its whole body as fast as the server takes it,
 while /healthz is asked every 50 ms. Prints JSON: the statuses, the server's peak RSS (VmHWM from /proc, the
 same figure `/usr/bin/time -v` reports as "Maximum resident set size") before and after, the bytes the
@@ -34,7 +34,7 @@ from tests.slack_support import SECRET as SLACK_SECRET
 from tests.telegram_support import SECRET as TELEGRAM_SECRET
 
 MB = 1_000_000
-PIECE = b"x" * 65536
+PIECE = b"text=" + b"x" * (65536 - 5)
 
 
 def free_port() -> int:
@@ -51,8 +51,12 @@ def peak_rss_mb(pid: int) -> float:
 
 
 def body(total: int, chunked: bool) -> Iterator[bytes]:
-    for _ in range(total // len(PIECE)):
-        yield f"{len(PIECE):x}\r\n".encode() + PIECE + b"\r\n" if chunked else PIECE
+    """Exactly `total` bytes of payload, in 64 KB pieces (chunks when `chunked`)."""
+    left = total
+    while left:
+        piece = PIECE[:left]
+        left -= len(piece)
+        yield f"{len(piece):x}\r\n".encode() + piece + b"\r\n" if chunked else piece
     if chunked:
         yield b"0\r\n\r\n"
 
@@ -61,7 +65,10 @@ def flood(port: int, path: str, total: int, *, chunked: bool) -> tuple[int, int]
     """POST `total` bytes the way a flooding client does (writing on while the answer comes): (status, bytes sent)."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=120)
     framing = "Transfer-Encoding: chunked" if chunked else f"Content-Length: {total}"
-    head = f"POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n{framing}\r\n\r\n"
+    # A forged signature with a current timestamp: the request is refused only once its body has been checked.
+    forged = f"X-Slack-Request-Timestamp: {int(time.time())}\r\nX-Slack-Signature: v0={'0' * 64}\r\n"
+    kind = "application/x-www-form-urlencoded" if path.startswith("/slack") else "application/json"
+    head = f"POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: {kind}\r\n{forged}{framing}\r\n\r\n"
     sock.sendall(head.encode())
     sent = 0
 
@@ -89,7 +96,7 @@ def flood(port: int, path: str, total: int, *, chunked: bool) -> tuple[int, int]
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--floods", type=int, default=44, help="unsigned 10 MB bodies to /slack/events")
+    parser.add_argument("--floods", type=int, default=44, help="badly signed 10 MB bodies to /slack/events")
     args = parser.parse_args()
     digestbot = str(Path(sys.executable).with_name("digestbot"))
     with tempfile.TemporaryDirectory() as tmp:
