@@ -148,6 +148,10 @@ async def test_a_full_queue_answers_503_and_the_update_sent_again_is_answered(
             assert fake_telegram.sent(3) == []
             wait_for(lambda: post(url, updates[2]).status_code == 200, "room in the queue", ANSWER_S)  # the retry
             wait_for(lambda: fake_telegram.sent(3), "the retried update's reply", ANSWER_S)
+            stopped = ChatQueue("stopped")
+            await stopped.drain(0)  # what the server's shutdown does to its queue
+            hook.queue = stopped
+            assert post(url, message_update(4, "/help")).status_code == 503
     finally:
         api.set()
         await store.close()

@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute, Route
 from telegram.ext import Application
 
 from bot import metrics
-from bot.chatqueue import ChatQueue
+from bot.chatqueue import ChatQueue, QueueClosed
 from bot.telegram.app import DRAIN_S, MAX_CHATS_AT_ONCE, MAX_QUEUED, build_application, register_commands
 from bot.telegram.platform import TelegramSettings
 from bot.telegram.updates import BadUpdate, answer_once, chat_key, read_update
@@ -69,7 +69,11 @@ class TelegramWebhook:
         async def answer() -> None:
             await answer_once(self.app, self.store, update, ready=self.ready)
 
-        if not self.queue.submit(chat_key(update), answer):
+        try:
+            queued = self.queue.submit(chat_key(update), answer)
+        except QueueClosed:  # the server is stopping: Telegram keeps the update and sends it again
+            return JSONResponse({"ok": False, "error": "shutting down, retry later"}, status_code=503)
+        if not queued:
             metrics.update_received("telegram", "refused")
             log.warning("telegram: %d updates queued already; 503 so Telegram sends %d again later",
                         self.queue.pending, update.update_id)  # fmt: skip
