@@ -86,6 +86,10 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(None, validation_alias=_env("REDIS_URL"))
     data_dir: Path = Field(Path("var"), validation_alias=_env("DIGEST_DATA_DIR"))
     key_prefix: str = Field("digestbot", validation_alias=_env("DIGEST_KEY_PREFIX"))
+    # REDIS_URL names one node of a Redis Cluster: the client discovers the others and follows slot moves.
+    redis_cluster: bool = Field(False, validation_alias=_env("DIGEST_REDIS_CLUSTER"))
+    # How long the delivery ledger, its counts and the once-keys are kept after their last change (days).
+    retention_days: int = Field(30, ge=2, le=3650, validation_alias=_env("DIGEST_RETENTION_DAYS"))
 
     # Schedule and language
     timezone: str = Field("Asia/Seoul", validation_alias=_env("DIGEST_TIMEZONE"))

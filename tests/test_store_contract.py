@@ -103,7 +103,7 @@ async def test_the_spend_of_a_day_adds_up_atomically_and_days_are_separate(store
 async def test_the_spend_of_a_day_is_kept_for_a_few_days_only(store):
     await store.add_spend(DAY, 1.0)
     if isinstance(store, RedisStore):
-        ttl = await store._r.ttl(store._k("spend", DAY.isoformat()))
+        ttl = await store._r.ttl(store._key("spend", DAY.isoformat()))
         assert 2 * 86400 < ttl <= SPEND_KEEP_DAYS * 86400
     else:
         await store.add_spend(date(2026, 2, 13 + SPEND_KEEP_DAYS + 1), 0.5)
@@ -353,7 +353,7 @@ async def test_a_full_text_is_stored_compressed_and_a_damaged_body_is_a_miss(sto
         async with store._write() as db:
             await db.execute("UPDATE fulltexts SET body = ? WHERE paper_id = ?", (b"\x00damaged", "2601.03509"))
     else:
-        key = store._k("fulltext", "2601.03509", "v1")
+        key = store._key("fulltext", "2601.03509", "v1")
         stored = await store._r.strlen(key)
         await store._r.set(key, "damaged!")
     assert stored < len(text.model_dump_json()) / 20
