@@ -558,7 +558,9 @@ class RedisStore:
             self._subs("next"),
             self._subs("gen"),
         ]
-        await self._put_sub(keys=keys, args=[schema.dump(sub), sub.chat_id, sub.platform, f"{sub.platform}:{sub.chat_id}"])
+        await self._put_sub(
+            keys=keys, args=[schema.dump(sub), sub.chat_id, sub.platform, f"{sub.platform}:{sub.chat_id}"]
+        )
 
     @_guarded
     async def get_subscription(self, platform: Platform, chat_id: str) -> Subscription | None:
@@ -679,7 +681,9 @@ class RedisStore:
         d = day.isoformat()
         await self._note_ledger_day(d)
         args = [platform, status, owner, self._clock().isoformat(), chat_id, d, f"{platform}:{chat_id}", field, value]
-        await self._finish(keys=self._day_keys(platform, chat_id, d), args=[*args, _LEDGER_VERSION, self._keep_until_ms()])
+        await self._finish(
+            keys=self._day_keys(platform, chat_id, d), args=[*args, _LEDGER_VERSION, self._keep_until_ms()]
+        )
 
     @_guarded
     async def mark_sent(self, platform: Platform, chat_id: str, day: date, owner: str, message_id: str) -> None:

@@ -350,10 +350,10 @@ class SqliteStore:
                 (platform, new_chat_id, schema.dump(sub), await self._to_plan(db)),
             )
             async with db.execute(
-                "SELECT day, body FROM deliveries WHERE platform = ? AND chat_id = ?", (platform, old_chat_id)
+                "SELECT body FROM deliveries WHERE platform = ? AND chat_id = ?", (platform, old_chat_id)
             ) as cur:
                 rows = await cur.fetchall()
-            for day, body in rows:
+            for (body,) in rows:
                 old = schema.load(Delivery, body)
                 replaced = await self._delivery_in(db, platform, new_chat_id, old.day)
                 await self._count(db, old.day, platform, old.status, -1)  # the row leaves under its old id...
@@ -374,10 +374,7 @@ class SqliteStore:
         async with self._write() as db:
             await db.executemany(
                 "UPDATE subscriptions SET next_at = ? WHERE platform = ? AND chat_id = ? AND next_at = ?",
-                [
-                    (p.at.timestamp() * 1000 if p.at else NEVER_MS, p.platform, p.chat_id, p.mark)
-                    for p in plans
-                ],
+                [(p.at.timestamp() * 1000 if p.at else NEVER_MS, p.platform, p.chat_id, p.mark) for p in plans],
             )
 
     async def reset_schedule(self, basis: str) -> bool:
