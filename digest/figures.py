@@ -19,5 +19,5 @@ def shown_figures(figures: list[Figure]) -> list[Figure]:
 
 
 def label(figure: Figure, lang: Lang, position: int) -> str:
-    """ "Figure 2" / "그림 2": the paper's own number, else the position among the shown figures."""
+    """"Figure 2" / "그림 2": the paper's own number, else the position among the shown figures."""
     return f"{_LABEL[lang]} {figure.number or position}"

@@ -202,11 +202,7 @@ def test_a_pdf_gives_numbered_sections_and_drops_the_references():
     assert text is not None and text.source == "pdf"
     assert text.title.startswith("Atlas: Orchestrating Heterogeneous Models")
     assert text.abstract == "ATLAS orchestrates heterogeneous models and tools for multi-domain complex reasoning."
-    assert [(s.number, s.heading) for s in text.sections] == [
-        ("1", "Introduction"),
-        ("2", "Method"),
-        ("3", "Conclusion"),
-    ]
+    assert [(s.number, s.heading) for s in text.sections] == [("1", "Introduction"), ("2", "Method"), ("3", "Conclusion")]
     assert text.sections[0].paragraphs[0].startswith("Pairing large language models with external tools")
     assert "BIBLIOGRAPHY" not in everything(text)
     assert text.figures == [] and text.link("S1") is None
@@ -295,9 +291,7 @@ def test_paper_refs_with_and_without_a_version(text, expected):
     assert parse_paper_ref(text) == expected
 
 
-@pytest.mark.parametrize(
-    "text", ["", "12205", "2602.12205v0", "../../etc/passwd", "https://example.org/abs/2602.12205"]
-)
+@pytest.mark.parametrize("text", ["", "12205", "2602.12205v0", "../../etc/passwd", "https://example.org/abs/2602.12205"])
 def test_a_bad_paper_ref_says_what_would_work(text):
     with pytest.raises(PaperRefError, match=r"e\.g\. 2602\.12205"):
         parse_paper_ref(text)
@@ -438,3 +432,4 @@ async def test_the_outline_shows_sections_figures_and_sizes(web_settings, fake_a
     assert "(from the store)" in again and again.replace("(from the store)", "(fetched now)") == out
     assert missing.startswith("2601.03986v1: no full text (fetched now; remembered for 24 h)")
     assert fake_arxiv_web.requests().count("/html/2601.03509v1") == 1
+

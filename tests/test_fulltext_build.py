@@ -41,9 +41,7 @@ async def test_the_day_shows_figures_for_the_paper_that_has_them_and_a_rebuild_a
     versions = {paper_id: item.fulltext_version for paper_id, item in items.items()}
     assert versions == {"2601.02151": 1, PSN: 1, "2601.03872": 1, "2601.03986": None, KLEAR: 1}
     assert f"full text: {PSN}v1: html, 7 sections, 3 figures (fetched)" in progress
-    assert (
-        "full text: 2601.03986v1: no full text: no HTML rendering (HTTP 404); no PDF (HTTP 404) (fetched)" in progress
-    )
+    assert "full text: 2601.03986v1: no full text: no HTML rendering (HTTP 404); no PDF (HTTP 404) (fetched)" in progress
     assert "full text: 4 of 5 papers (0 from the store, 5 asked arXiv)" in progress
 
     psn = section_of(result.markdown, items[PSN].rank)

@@ -23,9 +23,7 @@ from digest.sources import _http
 from digest.sources._http import SourceUnavailable
 
 SOURCE = "arxiv-web"
-USER_AGENT = (
-    "paper-digest-bot/0.1 (daily digest of top AI papers; reads each paper once; +https://github.com/paper-digest-bot)"
-)
+USER_AGENT = "paper-digest-bot/0.1 (daily digest of top AI papers; reads each paper once; +https://github.com/paper-digest-bot)"
 # arXiv's largest LaTeXML pages (long, math-heavy papers) are a few MB; a page past this is cut, not refused.
 HTML_MAX_BYTES = 10 * 2**20
 # Figure-heavy PDFs run to tens of MB; text extraction needs the whole file, so one past this is rarely usable.

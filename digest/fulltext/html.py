@@ -48,7 +48,9 @@ _REFERENCES = re.compile(r"^(references|bibliography|works cited)$", re.IGNORECA
 _TAG_NUMBER = re.compile(r"^(?:figure|fig\.|table|tab\.|section|appendix)?\s*([\w.\-]+?)[:.]?$", re.IGNORECASE)
 
 
-def parse_html(body: bytes, *, page_url: str, paper_id: str, version: int, truncated: bool = False) -> FullText | None:
+def parse_html(
+    body: bytes, *, page_url: str, paper_id: str, version: int, truncated: bool = False
+) -> FullText | None:
     """The paper on this page; None when the page is not a LaTeXML article with text (an error page, a wall)."""
     fetched = len(body)
     tags = body.count(b"<")
@@ -211,9 +213,7 @@ def _tables(article: LexborNode) -> list[Table]:
                 size += len(line) + 1
             if size > MAX_TABLE_CHARS:
                 break
-        tables.append(
-            Table(number=number, caption=text, anchor=_anchor(node), text=_clip("\n".join(rows), MAX_TABLE_CHARS))
-        )
+        tables.append(Table(number=number, caption=text, anchor=_anchor(node), text=_clip("\n".join(rows), MAX_TABLE_CHARS)))
     return tables
 
 

@@ -78,9 +78,7 @@ class FullTexts:
     async def get(self, paper_id: str, version: int | None = None) -> Lookup:
         version = version or DEFAULT_VERSION
         if not is_arxiv_id(paper_id):
-            return Lookup(
-                NoFullText(paper_id=paper_id, version=version, reason="not an arXiv id", lasting=False), False
-            )
+            return Lookup(NoFullText(paper_id=paper_id, version=version, reason="not an arXiv id", lasting=False), False)
         found = await self.cached(paper_id, version)
         if found is not None:
             return Lookup(found, True)

@@ -37,7 +37,7 @@ class Section(BaseModel):
 
     @property
     def title(self) -> str:
-        """ "3.1 Training data", or the heading alone."""
+        """"3.1 Training data", or the heading alone."""
         return f"{self.number} {self.heading}".strip() if self.number else self.heading
 
 

@@ -69,3 +69,4 @@ def render_outline(entry: Entry, *, cached: bool) -> str:
         for position, table in enumerate(entry.tables, 1):
             lines.append(f"  Table {table.number or position}  {truncate(table.caption, CAPTION_CHARS)}")
     return "\n".join(lines) + "\n"
+

@@ -34,7 +34,9 @@ _SENTENCE_END = re.compile(r"[.!?:]['\")\]]?$")
 _HYPHENATED = re.compile(r"(?<=[a-z])-$")
 
 
-def parse_pdf(body: bytes, *, page_url: str, paper_id: str, version: int, truncated: bool = False) -> FullText | None:
+def parse_pdf(
+    body: bytes, *, page_url: str, paper_id: str, version: int, truncated: bool = False
+) -> FullText | None:
     """The paper in this PDF; None when it is not a PDF or has no text (a scan, an encrypted or broken file)."""
     if not body.lstrip()[:1024].startswith(b"%PDF-"):
         return None

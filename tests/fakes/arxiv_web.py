@@ -34,44 +34,10 @@ PNG = bytes.fromhex(
 )
 
 _WORDS = [
-    "model",
-    "training",
-    "data",
-    "skill",
-    "network",
-    "policy",
-    "agent",
-    "reward",
-    "token",
-    "entropy",
-    "gradient",
-    "layer",
-    "attention",
-    "benchmark",
-    "task",
-    "program",
-    "library",
-    "update",
-    "gate",
-    "value",
-    "loss",
-    "baseline",
-    "result",
-    "method",
-    "approach",
-    "evaluation",
-    "dataset",
-    "sample",
-    "representation",
-    "language",
-    "reasoning",
-    "tool",
-    "alignment",
-    "generation",
-    "audio",
-    "video",
-    "caption",
-    "latent",
+    "model", "training", "data", "skill", "network", "policy", "agent", "reward", "token", "entropy",
+    "gradient", "layer", "attention", "benchmark", "task", "program", "library", "update", "gate", "value",
+    "loss", "baseline", "result", "method", "approach", "evaluation", "dataset", "sample", "representation",
+    "language", "reasoning", "tool", "alignment", "generation", "audio", "video", "caption", "latent",
     "diffusion",
 ]
 
@@ -95,7 +61,7 @@ def _math(rng: random.Random, n: int) -> str:
         f'</msubsup><mo id="m{n}g">+</mo><msub id="m{n}h"><mi id="m{n}i">α</mi><mn id="m{n}j">{k}</mn></msub></mrow>'
         f'<annotation-xml encoding="MathML-Content" id="m{n}k"><apply id="m{n}l"><plus id="m{n}m"></plus>'
         f'<apply id="m{n}n"><csymbol cd="ambiguous">superscript</csymbol><apply><csymbol cd="ambiguous">subscript'
-        f'</csymbol><ci>𝑥</ci><cn type="integer">{n}</cn></apply><cn type="integer">2</cn></apply><apply>'
+        f"</csymbol><ci>𝑥</ci><cn type=\"integer\">{n}</cn></apply><cn type=\"integer\">2</cn></apply><apply>"
         f'<csymbol cd="ambiguous">subscript</csymbol><ci>𝛼</ci><cn type="integer">{k}</cn></apply></apply>'
         f'</annotation-xml><annotation encoding="application/x-tex" id="m{n}o">{escape(tex)}</annotation>'
         f'<annotation encoding="application/x-llamapun" id="m{n}p">x start_POSTSUBSCRIPT {n} end_POSTSUBSCRIPT '
@@ -148,10 +114,8 @@ def latexml_page(
         math_n += 6
         formulas = [_math(rng, math_n - k) for k in range(6)]
         text = (
-            prose(rng, 2)
-            + f" {_cite(rng)} Here {formulas[0]}, {formulas[1]} and {formulas[2]} hold. "
-            + prose(rng, 2)
-            + f" {_cite(rng)} Then {formulas[3]} bounds {formulas[4]} by {formulas[5]}. "
+            prose(rng, 2) + f" {_cite(rng)} Here {formulas[0]}, {formulas[1]} and {formulas[2]} hold. "
+            + prose(rng, 2) + f" {_cite(rng)} Then {formulas[3]} bounds {formulas[4]} by {formulas[5]}. "
             + prose(rng, 2)
         )
         body.append(f'<div class="ltx_para" id="S{section}.p{p % 8 + 1}"><p class="ltx_p">{text}</p></div>')
@@ -171,15 +135,11 @@ def latexml_page(
                 f'<table class="ltx_tabular">{rows}</table></figure>'
             )
     body.append("</section>")
-    body.append(
-        '<section class="ltx_section" id="S99"><h2 class="ltx_title ltx_title_section">'
-        '<span class="ltx_tag ltx_tag_section">99 </span>Conclusion</h2>'
-        f'<div class="ltx_para" id="S99.p1"><p class="ltx_p">{prose(rng, 4)}</p></div></section>'
-    )
+    body.append('<section class="ltx_section" id="S99"><h2 class="ltx_title ltx_title_section">'
+                '<span class="ltx_tag ltx_tag_section">99 </span>Conclusion</h2>'
+                f'<div class="ltx_para" id="S99.p1"><p class="ltx_p">{prose(rng, 4)}</p></div></section>')
     bib = "".join(f'<li class="ltx_bibitem">Reference {n}. {prose(rng, 1)}</li>' for n in range(pages * 2))
-    body.append(
-        f'<section class="ltx_bibliography" id="bib"><h2 class="ltx_title">References</h2><ul>{bib}</ul></section>'
-    )
+    body.append(f'<section class="ltx_bibliography" id="bib"><h2 class="ltx_title">References</h2><ul>{bib}</ul></section>')
     return (
         f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"/><title>{escape(title)}</title></head><body>'
         f'<div class="ltx_page_main"><article class="ltx_document"><h1 class="ltx_title ltx_title_document">'
