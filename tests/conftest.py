@@ -16,7 +16,7 @@ from tests.fakes.base import FakeService, ServerThread
 from tests.fakes.openai import FakeOpenAI
 from tests.fakes.papers import FakeArxiv, FakeHuggingFace
 from tests.fakes.slack import FakeSlack
-from tests.redis_server import PrivateRedis, shared_redis_url
+from tests.redis_server import PrivateRedis, PrivateRedisCluster, shared_redis_url
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data"
@@ -127,6 +127,17 @@ def redis_url() -> Iterator[str]:
         yield server.url
     finally:
         server.close()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_url() -> Iterator[str]:
+    """A real Redis Cluster of three masters, private to the session (any node's URL reaches all of it)."""
+    cluster = PrivateRedisCluster()
+    try:
+        cluster.start()
+        yield cluster.url
+    finally:
+        cluster.close()
 
 
 @pytest.fixture
