@@ -132,7 +132,9 @@ class Worker:
         now_ms = now.timestamp() * 1000
         due_chats = {slot.key for slot in due}
         plans = []
-        for entry in planned:
+        for n, entry in enumerate(planned, 1):
+            if n % 500 == 0:
+                await asyncio.sleep(0)  # planning every chat (after an upgrade) must not hold the loop for long
             key = (entry.sub.platform, entry.sub.chat_id)
             if entry.mark > now_ms and key not in due_chats:
                 continue  # planned and coming up within the lead: nothing to change yet
