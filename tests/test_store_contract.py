@@ -518,3 +518,16 @@ async def test_a_once_key_never_outlives_the_retention(clocked):
     clock.now = now
     await store.prune()
     assert await store.first_time("telegram:update:1", 60) is True
+
+
+async def test_get_digest_reuses_the_parse_too_until_the_digest_changes(store, digest):
+    """The archive pages and the fan-out read digests by day (get_digest): a page must not re-validate the whole
+    digest on every request, which is what queued 500 concurrent page loads for seconds."""
+    await store.save_digest(digest)
+    first = await store.get_digest(DAY, "ko")
+    assert first == digest
+    assert await store.get_digest(DAY, "ko") is first
+    assert await store.find_digest("ko") is first
+    await store.save_digest(digest.model_copy(update={"daily_actions": ["changed"]}))
+    changed = await store.get_digest(DAY, "ko")
+    assert changed is not first and changed.daily_actions == ["changed"]  # type: ignore[union-attr]

@@ -470,14 +470,14 @@ class RedisStore:
         if not found:
             return None
         got_day, version = found[0], found[1]
-        if len(found) == 3:  # not the version we hold: parse and remember it
+        held = self._parsed.get((lang, got_day))
+        if held is not None and held[0] == version:  # versions are unique per save
+            digest = held[1]
+        else:  # not the version we hold: parse and remember it
             digest = schema.load(Digest, found[2])
             self._parsed[(lang, got_day)] = (version, digest)
             while len(self._parsed) > PARSE_CACHE_SIZE:
                 self._parsed.popitem(last=False)
-        else:
-            assert cached is not None and cached[0] == version  # versions are unique per save
-            digest = cached[1]
         self._parsed.move_to_end((lang, got_day))
         if not wanted:
             self._latest_day[lang] = got_day
