@@ -9,9 +9,11 @@ sent). Then, on keep-alive connections:
 - each endpoint alone, one request at a time: p50/p99/max;
 - the static file while another connection asks /healthz and /metrics back to back: its latency shows whether a
   health request holds up the requests behind it (a Slack ack waits the same way).
-The server also measures its own event loop: a task that sleeps 5 ms and notes how late it wakes; the worst
-lateness is the longest stretch anything kept the loop to itself ("loop_block_max_ms").
-Targets: flat across ledger sizes; no request blocks the loop for more than 20 ms.
+The server also watches its own event loop: a task that sleeps 5 ms and notes how late it wakes
+("loop_late_max_ms": anything that kept the loop to itself, but also the OS running other processes on a shared
+machine) and how much CPU the loop's thread used meanwhile ("loop_busy_max_ms": an upper bound of the longest
+callback, whatever else the machine runs, since a descheduled thread uses no CPU).
+Targets: flat across ledger sizes; no request blocks the loop for more than 20 ms (loop_busy_max_ms < 20).
 """
 
 from __future__ import annotations
@@ -97,9 +99,9 @@ async def measure(url: str, requests: int) -> dict[str, object]:
                     raise RuntimeError(f"{path}: {response.status}")
             return time.perf_counter() - start
 
-        async def lag() -> float:
+        async def lag() -> dict[str, float]:
             async with session.get(url + LAG) as response:
-                return float((await response.json())["max_ms"])
+                return dict(await response.json())
 
         for path in ("/healthz", "/metrics", STATIC):  # warm: connections, the digest's parse, templates
             for _ in range(5):
@@ -130,7 +132,8 @@ async def measure(url: str, requests: int) -> dict[str, object]:
         "static_ms": summary(alone[STATIC]),
         "static_beside_health_ms": summary(beside),
         "health_requests_meanwhile": health_requests,
-        "loop_block_max_ms": round(max(lag_alone, lag_beside), 2),
+        "loop_late_max_ms": max(lag_alone["late_ms"], lag_beside["late_ms"]),
+        "loop_busy_max_ms": max(lag_alone["busy_ms"], lag_beside["busy_ms"]),
     }
 
 
@@ -146,20 +149,21 @@ def serve_with_lag_monitor(port: int) -> None:
 
     settings = load_settings()
     app = create_app(settings, open_store(settings))
-    worst = [0.0]
+    worst = {"late_ms": 0.0, "busy_ms": 0.0}
     monitor: list[asyncio.Task[None]] = []
 
     async def watch() -> None:
         while True:
-            start = time.perf_counter()
+            wall, cpu = time.perf_counter(), time.thread_time()
             await asyncio.sleep(0.005)
-            worst[0] = max(worst[0], time.perf_counter() - start - 0.005)
+            worst["late_ms"] = max(worst["late_ms"], (time.perf_counter() - wall - 0.005) * 1000)
+            worst["busy_ms"] = max(worst["busy_ms"], (time.thread_time() - cpu) * 1000)
 
     async def loop_lag(request: Request) -> JSONResponse:
         if not monitor:
             monitor.append(asyncio.create_task(watch()))
-        body = {"max_ms": round(worst[0] * 1000, 2)}
-        worst[0] = 0.0
+        body = {k: round(v, 2) for k, v in worst.items()}
+        worst.update(late_ms=0.0, busy_ms=0.0)
         return JSONResponse(body)
 
     app.router.routes.append(Route(LAG, loop_lag))
@@ -229,7 +233,7 @@ def main() -> None:
                     cases.append(run_case(backend, rows, args.requests, url, Path(tmp)))
     finally:
         redis.close()
-    worst_block = max(c["loop_block_max_ms"] for c in cases)  # type: ignore[type-var]
+    worst_busy = max(c["loop_busy_max_ms"] for c in cases)  # type: ignore[type-var]
     worst_health = max(max(c["healthz_ms"]["p99"], c["metrics_ms"]["p99"]) for c in cases)  # type: ignore[index]
     print(
         json.dumps(
@@ -238,8 +242,8 @@ def main() -> None:
                 "requests_per_measure": args.requests,
                 "cases": cases,
                 "worst_health_or_metrics_p99_ms": worst_health,
-                "worst_loop_block_ms": worst_block,
-                "loop_block_under_20ms": worst_block < 20,
+                "worst_loop_busy_ms": worst_busy,
+                "loop_busy_under_20ms": worst_busy < 20,
             },
             indent=2,
         )

@@ -214,3 +214,26 @@ async def test_an_upgraded_store_moves_into_a_redis_cluster_with_redis_cli(redis
         assert await store.claim_delivery("slack", "C0SERVED", DAY, "cluster-host", 60) is False  # sent stays sent
     finally:
         await store.close()
+
+
+async def test_an_old_sqlite_file_gets_its_counts_expiries_and_schedule_index(tmp_path: Path) -> None:
+    import sqlite3
+
+    from digest.store.sqlite import SqliteStore
+
+    path = tmp_path / "store.sqlite3"
+    shutil.copyfile(DATA / "store-v1.sqlite3", path)
+    store = SqliteStore(path)
+    try:
+        counts = await store.delivery_counts(DAY)
+        waiting = await store.due_subscriptions(datetime(2000, 1, 1, tzinfo=UTC))
+    finally:
+        await store.close()
+    expected: dict[tuple[str, str], int] = {}
+    for row in MANIFEST["ledger"]:
+        expected[(row["platform"], row["status"])] = expected.get((row["platform"], row["status"]), 0) + 1
+    assert counts.rows == expected and counts.last_sent is not None
+    assert len(waiting) == len(MANIFEST["subscriptions"])  # every chat to be planned by the next tick
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT COUNT(*) FROM deliveries WHERE expires IS NULL").fetchone()[0] == 0
+        assert db.execute("PRAGMA user_version").fetchone()[0] >= 1
