@@ -6,6 +6,7 @@ import os
 import re
 import tomllib
 from datetime import time
+from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -18,12 +19,16 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG_FILE = Path("config/settings.toml")
 
 
 class ConfigError(Exception):
     """A setting is missing or malformed; the message names the setting and says what would work."""
+
+
+def bundled_prompts_dir() -> Path:
+    """The prompt files shipped inside the package (DIGEST_PROMPTS_DIR replaces them)."""
+    return Path(str(resources.files("digest") / "prompts"))
 
 
 def _env(name: str) -> Any:
@@ -63,7 +68,7 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = Field(None, validation_alias=_env("OPENAI_API_KEY"))
     openai_base_url: str | None = Field(None, validation_alias=_env("OPENAI_BASE_URL"))
     model: str = Field("gpt-4o-mini", validation_alias=_env("DIGEST_MODEL"))
-    prompts_dir: Path = Field(PROJECT_ROOT / "config" / "prompts", validation_alias=_env("DIGEST_PROMPTS_DIR"))
+    prompts_dir: Path = Field(default_factory=bundled_prompts_dir, validation_alias=_env("DIGEST_PROMPTS_DIR"))
     llm_concurrency: int = Field(5, ge=1, le=64, validation_alias=_env("DIGEST_LLM_CONCURRENCY"))
     llm_timeout_s: float = Field(60.0, gt=0, validation_alias=_env("DIGEST_LLM_TIMEOUT"))
     # The SDK's own retries of 429 (Retry-After honoured), 5xx, timeouts and connection errors, per call.

@@ -38,8 +38,16 @@ def run_inner(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, source
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
     pytester.makepyfile(test_inner=source)
     return pytester.runpytest_subprocess(
-        "-p", "tests.conftest", "-s", "-q", "-p", "no:cacheprovider", "-o", "asyncio_mode=auto",
-        "-o", "asyncio_default_fixture_loop_scope=function",
+        "-p",
+        "tests.conftest",
+        "-s",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-o",
+        "asyncio_mode=auto",
+        "-o",
+        "asyncio_default_fixture_loop_scope=function",
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import UTC, date, datetime
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ from digest.store import Store, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
-HERE = Path(__file__).parent
+HERE = Path(str(resources.files(__name__)))  # templates/ and static/, shipped as package data
 LANGS: tuple[Lang, ...] = ("ko", "en")
 INDEX_DETAIL = 30  # digests on `/` listed with their papers; older ones by date only (one store read each)
 FEED_ENTRIES = 20
