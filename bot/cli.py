@@ -233,7 +233,13 @@ async def _ask(settings: Settings, text: str, lang: Lang, default_day: date | No
             await _flush_pending(settings, store)
         today = datetime.now(settings.tz).date()
         return await answer(
-            text, store, lang=lang, today=today, public_url=settings.public_url, default_day=default_day
+            text,
+            store,
+            lang=lang,
+            today=today,
+            public_url=settings.public_url,
+            default_day=default_day,
+            show_store=True,
         )
     finally:
         await store.close()
@@ -300,7 +306,7 @@ async def _shell(settings: Settings, lang: Lang, platform: str) -> None:
             if not text.strip():
                 continue
             today = datetime.now(settings.tz).date()
-            reply = await answer(text, store, lang=lang, today=today, public_url=settings.public_url)
+            reply = await answer(text, store, lang=lang, today=today, public_url=settings.public_url, show_store=True)
             typer.echo(render_reply(reply, platform) + "\n")
     finally:
         await store.close()

@@ -1,4 +1,9 @@
-"""Settings: `config/settings.toml` (or the file named by DIGEST_CONFIG), then the environment, which wins."""
+"""Settings: the settings file (see `settings_file`), then the environment, which wins.
+
+Files are never looked up relative to where the code lives, and the current folder only counts when it holds
+a checkout's own `config/settings.toml` or `var/`: an installed `digestbot` run from any folder finds the same
+settings and the same data.
+"""
 
 from __future__ import annotations
 
@@ -19,11 +24,38 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-DEFAULT_CONFIG_FILE = Path("config/settings.toml")
+APP_DIR_NAME = "paper-digest-bot"
+LOCAL_CONFIG_FILE = Path("config/settings.toml")
+LOCAL_DATA_DIR = Path("var")
 
 
 class ConfigError(Exception):
     """A setting is missing or malformed; the message names the setting and says what would work."""
+
+
+def _xdg_dir(variable: str, fallback: str) -> Path:
+    """An XDG base directory: the variable when it is an absolute path (the spec ignores others), else ~/fallback."""
+    value = os.environ.get(variable, "")
+    return Path(value) if os.path.isabs(value) else Path.home() / fallback
+
+
+def settings_file() -> Path:
+    """DIGEST_CONFIG; else ./config/settings.toml when it exists (a checkout's own); else the per-user file
+    $XDG_CONFIG_HOME/paper-digest-bot/settings.toml (~/.config/paper-digest-bot/settings.toml). It may not exist."""
+    named = os.environ.get("DIGEST_CONFIG")
+    if named:
+        return Path(named)
+    if LOCAL_CONFIG_FILE.is_file():
+        return LOCAL_CONFIG_FILE.absolute()
+    return _xdg_dir("XDG_CONFIG_HOME", ".config") / APP_DIR_NAME / "settings.toml"
+
+
+def default_data_dir() -> Path:
+    """Without DIGEST_DATA_DIR (or data_dir in the settings file): ./var when it exists (a checkout's own), else
+    the per-user folder $XDG_DATA_HOME/paper-digest-bot (~/.local/share/paper-digest-bot)."""
+    if LOCAL_DATA_DIR.is_dir():
+        return LOCAL_DATA_DIR.absolute()
+    return _xdg_dir("XDG_DATA_HOME", ".local/share") / APP_DIR_NAME
 
 
 def bundled_prompts_dir() -> Path:
@@ -85,7 +117,7 @@ class Settings(BaseSettings):
 
     # Storage
     redis_url: str | None = Field(None, validation_alias=_env("REDIS_URL"))
-    data_dir: Path = Field(Path("var"), validation_alias=_env("DIGEST_DATA_DIR"))
+    data_dir: Path = Field(default_factory=default_data_dir, validation_alias=_env("DIGEST_DATA_DIR"))
     key_prefix: str = Field("digestbot", validation_alias=_env("DIGEST_KEY_PREFIX"))
 
     # Schedule and language
@@ -170,6 +202,12 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not an http(s) URL")
         return value
 
+    @field_validator("data_dir", "prompts_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        # Fixed once at start-up: messages name the full path, and a later chdir cannot move the store.
+        return Path(os.path.abspath(value.expanduser()))
+
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
@@ -211,7 +249,7 @@ class _SettingsFile(PydanticBaseSettingsSource):
         return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        path = Path(os.environ.get("DIGEST_CONFIG") or DEFAULT_CONFIG_FILE)
+        path = settings_file()
         if not path.is_file():
             return {}
         try:

@@ -47,6 +47,8 @@ COPY: dict[Lang, dict[str, str]] = {
         "empty_digest": "{date} 다이제스트에는 논문이 없습니다.",
         "no_digest": "{date} 다이제스트는 없습니다. 가장 가까운 날짜는 {nearest}입니다.",
         "no_digests": "아직 저장된 다이제스트가 없습니다. 아침 다이제스트가 올라온 뒤 다시 물어봐 주세요.",
+        "no_digests_in": "{store}에 저장된 다이제스트가 아직 없습니다. digestbot build 로 만들거나, 다른 저장소라면 "
+        "DIGEST_DATA_DIR 또는 REDIS_URL 을 확인하세요.",
         "no_paper": "최근 다이제스트에서 arXiv {paper_id} 논문을 찾지 못했습니다.",
         "unavailable": "아카이브를 잠시 사용할 수 없습니다. 잠시 뒤 같은 명령을 다시 보내 주세요.",
         "internal": "답을 만들다가 문제가 생겼습니다. 운영자에게 알렸습니다. 잠시 뒤 다시 시도해 주세요.",
@@ -79,6 +81,8 @@ COPY: dict[Lang, dict[str, str]] = {
         "empty_digest": "The {date} digest has no papers.",
         "no_digest": "There is no digest for {date}. The nearest day with one is {nearest}.",
         "no_digests": "No digest is stored yet. Ask again after the morning digest is posted.",
+        "no_digests_in": "No digest is stored yet in {store}. Build one with digestbot build, or if the digests are "
+        "elsewhere, check DIGEST_DATA_DIR or REDIS_URL.",
         "no_paper": "arXiv {paper_id} is not in any recent digest.",
         "unavailable": "The archive is temporarily unavailable. Send the same command again in a moment.",
         "internal": "Something went wrong while answering; the operator has been told. Try again in a moment.",
@@ -142,14 +146,13 @@ def _resolve(day: Day | None, today: date) -> date | None:
     return day
 
 
-async def _missing_day(store: Store, lang: Lang, day: date | None, example: str) -> Reply:
+async def _missing_day(store: Store, lang: Lang, day: date | None, example: str, show_store: bool) -> Reply:
     """No digest for `day` (or none at all): name the nearest day that has one, with a command for it."""
     days = await store.list_dates(lang)
     copy = COPY[lang]
     if not days:
-        return Reply(
-            kind="error", parts=[Part(paragraphs=[copy["no_digests"]])], footer=copy["example"].format(example="/help")
-        )
+        empty = copy["no_digests_in"].format(store=store.describe()) if show_store else copy["no_digests"]
+        return Reply(kind="error", parts=[Part(paragraphs=[empty])], footer=copy["example"].format(example="/help"))
     target = day or days[0]
     nearest = min(days, key=lambda d: (abs((d - target).days), -d.toordinal()))
     message = copy["no_digest"].format(date=target.isoformat(), nearest=nearest.isoformat())
@@ -258,14 +261,16 @@ def sections_reply(lang: Lang) -> Reply:
     )
 
 
-async def _answer_paper(cmd: PaperCommand, store: Store, lang: Lang, today: date, public_url: str | None) -> Reply:
+async def _answer_paper(
+    cmd: PaperCommand, store: Store, lang: Lang, today: date, public_url: str | None, show_store: bool
+) -> Reply:
     copy = COPY[lang]
     day = _resolve(cmd.day, today)
     if cmd.paper_id is not None:
-        return await _answer_paper_id(cmd, cmd.paper_id, store, lang, day, public_url)
+        return await _answer_paper_id(cmd, cmd.paper_id, store, lang, day, public_url, show_store)
     digest = await store.find_digest(lang, day)
     if digest is None:
-        return await _missing_day(store, lang, day, f"/paper {cmd.rank} {cmd.section.key}")
+        return await _missing_day(store, lang, day, f"/paper {cmd.rank} {cmd.section.key}", show_store)
     item = digest.item(cmd.rank or 0)
     if item is None:
         if not digest.items:
@@ -279,7 +284,13 @@ async def _answer_paper(cmd: PaperCommand, store: Store, lang: Lang, today: date
 
 
 async def _answer_paper_id(
-    cmd: PaperCommand, paper_id: str, store: Store, lang: Lang, day: date | None, public_url: str | None
+    cmd: PaperCommand,
+    paper_id: str,
+    store: Store,
+    lang: Lang,
+    day: date | None,
+    public_url: str | None,
+    show_store: bool,
 ) -> Reply:
     days = [day] if day is not None else (await store.list_dates(lang))[:ID_SEARCH_DAYS]
     for candidate in days:
@@ -287,15 +298,17 @@ async def _answer_paper_id(
         if digest is not None and (item := digest.find(paper_id)) is not None:
             return paper_reply(digest, item, cmd.section, lang, public_url)
     if day is not None and await store.find_digest(lang, day) is None:
-        return await _missing_day(store, lang, day, f"/paper {paper_id} {cmd.section.key}")
+        return await _missing_day(store, lang, day, f"/paper {paper_id} {cmd.section.key}", show_store)
     return _error(lang, COPY[lang]["no_paper"].format(paper_id=paper_id), f"/paper 1 {cmd.section.key}")
 
 
-async def _answer_digest(cmd: DigestCommand, store: Store, lang: Lang, today: date, public_url: str | None) -> Reply:
+async def _answer_digest(
+    cmd: DigestCommand, store: Store, lang: Lang, today: date, public_url: str | None, show_store: bool
+) -> Reply:
     day = _resolve(cmd.day, today)
     digest = await store.find_digest(lang, day)
     if digest is None:
-        return await _missing_day(store, lang, day, "/digest")
+        return await _missing_day(store, lang, day, "/digest", show_store)
     return digest_reply(digest, lang, public_url)
 
 
@@ -307,9 +320,11 @@ async def answer(
     today: date,
     public_url: str | None = None,
     default_day: date | None = None,
+    show_store: bool = False,
 ) -> Reply:
     """The reply to one message. `today` is the date in the deployment's timezone ("today", "yesterday");
-    `default_day` stands in for "the latest digest" when the text names no day (`digestbot ask --date`)."""
+    `default_day` stands in for "the latest digest" when the text names no day (`digestbot ask --date`).
+    `show_store`: an empty store's answer names it (path or Redis URL): for operators at a terminal, never chats."""
     try:
         cmd = parse(text)
     except ParseError as exc:
@@ -324,8 +339,8 @@ async def answer(
         if isinstance(cmd, SectionsCommand):
             return sections_reply(lang)
         if isinstance(cmd, DigestCommand):
-            return await _answer_digest(cmd, store, lang, today, public_url)
-        return await _answer_paper(cmd, store, lang, today, public_url)
+            return await _answer_digest(cmd, store, lang, today, public_url, show_store)
+        return await _answer_paper(cmd, store, lang, today, public_url, show_store)
     except StoreUnavailable as exc:
         log.warning("command answered 'unavailable': %s", exc)
         return Reply(kind="unavailable", parts=[Part(paragraphs=[COPY[lang]["unavailable"]])])

@@ -195,6 +195,9 @@ class RedisStore:
     def _k(self, *parts: object) -> str:
         return ":".join((self.prefix, *(str(p) for p in parts)))
 
+    def describe(self) -> str:
+        return f"Redis at {self.where} (key prefix {self.prefix!r})"
+
     # Digests and briefs
 
     @_guarded

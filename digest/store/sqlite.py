@@ -68,6 +68,9 @@ class SqliteStore:
         # stored body is the same string; comparing it is a memcmp. Another process may have saved a new one.
         self._parsed: OrderedDict[tuple[str, str], tuple[str, Digest]] = OrderedDict()
 
+    def describe(self) -> str:
+        return f"the embedded store at {self.path}"
+
     async def _conn(self) -> aiosqlite.Connection:
         if self._db is None:
             try:
