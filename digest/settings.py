@@ -7,16 +7,18 @@ settings and the same data.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from datetime import time
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -70,6 +72,8 @@ def _env(name: str) -> Any:
 
 class ModelPrice(BaseModel):
     """US dollars per million tokens."""
+
+    model_config = ConfigDict(extra="forbid")
 
     input: float = Field(ge=0)
     output: float = Field(ge=0)
@@ -256,12 +260,63 @@ class _SettingsFile(PydanticBaseSettingsSource):
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"cannot read the settings file {path}: {exc}") from None
+        check_file_keys(Settings, data, path)
         out: dict[str, Any] = {}
         for key, value in data.items():
             info = Settings.model_fields.get(key)
             alias = info.validation_alias if info else None
             out[alias.choices[0] if isinstance(alias, AliasChoices) else key] = value  # type: ignore[index]
         return out
+
+
+def check_file_keys(model: type[BaseModel], data: Mapping[str, Any], path: Path, table: tuple[str, ...] = ()) -> None:
+    """Every key of a settings file is a field of `model` (and of the models in its tables), else ConfigError naming
+    the key and the nearest valid one: a typo, or a key that landed under a [table] line, is never silently ignored."""
+    for key, value in data.items():
+        info = model.model_fields.get(key)
+        if info is None:
+            raise ConfigError(_unknown_key(key, model, path, table))
+        for sub_key, sub_model, sub_data in _tables(info.annotation, key, value):
+            check_file_keys(sub_model, sub_data, path, (*table, *sub_key))
+
+
+def _tables(annotation: Any, key: str, value: Any) -> list[tuple[tuple[str, ...], type[BaseModel], Any]]:
+    """The nested models a value is validated as: a model field, or a dict of models (one per key)."""
+    if not isinstance(value, dict):
+        return []
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [((key,), annotation, value)]
+    args = get_args(annotation)
+    if (
+        get_origin(annotation) is dict
+        and len(args) == 2
+        and isinstance(args[1], type)
+        and issubclass(args[1], BaseModel)
+    ):
+        return [((key, name), args[1], item) for name, item in value.items() if isinstance(item, dict)]
+    return []
+
+
+def _unknown_key(key: str, model: type[BaseModel], path: Path, table: tuple[str, ...]) -> str:
+    where = f"in {path}" if not table else f"in the table [{'.'.join(_toml_key(t) for t in table)}] of {path}"
+    message = f"unknown setting {key!r} {where}"
+    if table and model is not Settings and key in Settings.model_fields:
+        return f"{message}; it is a top-level setting: move it above the first [table] line"
+    by_env_name = {
+        choice.lower(): name
+        for name, info in model.model_fields.items()
+        if isinstance(info.validation_alias, AliasChoices)
+        for choice in info.validation_alias.choices
+        if isinstance(choice, str)
+    }
+    nearest = by_env_name.get(key.lower()) or next(iter(difflib.get_close_matches(key, model.model_fields, n=1)), None)
+    if nearest:
+        return f"{message}; did you mean {nearest!r}?"
+    return f"{message}; config/settings.example.toml lists every key"
+
+
+def _toml_key(name: str) -> str:
+    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else f'"{name}"'
 
 
 def _setting_name(loc: tuple[Any, ...]) -> str:

@@ -122,6 +122,31 @@ def test_a_malformed_settings_file_names_the_key(tmp_path):
     assert result.returncode == 2 and "'topk'" in result.stderr and "unknown setting" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('timzone = "UTC"\n', "unknown setting 'timzone' in {file}; did you mean 'timezone'?"),
+        ('DIGEST_LANG = "en"\n', "unknown setting 'DIGEST_LANG' in {file}; did you mean 'lang'?"),
+        (
+            '[prices."gpt-4o-mini"]\ninput = 0.15\noutput = 0.60\ntimezone = "UTC"\n',
+            "unknown setting 'timezone' in the table [prices.gpt-4o-mini] of {file}; it is a top-level setting: "
+            "move it above the first [table] line",
+        ),
+        (
+            '[prices."m"]\ninput = 1\noutptu = 2\n',
+            "unknown setting 'outptu' in the table [prices.m] of {file}; did you mean 'output'?",
+        ),
+        ("colour = 'blue'\n", "unknown setting 'colour' in {file}; config/settings.example.toml lists every key"),
+    ],
+)
+def test_an_unknown_key_in_the_settings_file_exits_2_naming_the_nearest_valid_one(text, message, tmp_path):
+    config = tmp_path / "settings.toml"
+    config.write_text(text, encoding="utf-8")
+    result = digestbot("build", "--source", "sample", "--no-llm", env={"DIGEST_CONFIG": str(config)})
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == f"digestbot: {message.format(file=config)}\n"
+
+
 def test_the_example_settings_file_is_valid(tmp_path):
     result = digestbot(
         "build",
