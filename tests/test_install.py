@@ -53,13 +53,23 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_installed_wheel_runs_the_demo_from_an_empty_folder(installed: Path, tmp_path: Path) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    env = {k: v for k, v in os.environ.items() if k != "DIGEST_DATA_DIR"}  # the default data dir, as a user has it
+    # As a user's shell has it: no DIGEST_CONFIG or DIGEST_DATA_DIR, so the per-user defaults under HOME apply.
+    env = {k: v for k, v in os.environ.items() if k not in ("DIGEST_CONFIG", "DIGEST_DATA_DIR")}
     result = run([installed / "digestbot", "demo"], cwd=elsewhere, env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("# 2026-02-13 Daily Papers (Top 5)")
     upvotes = [int(n) for n in re.findall(r"^\*\*Upvotes\*\*: (\d+)", result.stdout, re.M)]
     assert upvotes == [181, 86, 69, 55, 45]
     assert "5B 파라미터의 경량 multimodal 모델 DeepGen 1.0" in result.stdout  # the bundled golden briefs
+    assert (Path.home() / ".local/share/paper-digest-bot/store.sqlite3").is_file()
+    assert list(elsewhere.iterdir()) == []  # no ./var: the per-user data dir
+    # The printed follow-up works as printed, from yet another folder: the full path, since the venv is not on PATH.
+    lines = result.stderr.splitlines()
+    hint = lines[lines.index("Ask a follow-up, answered from the store with no LLM call:") + 1].strip()
+    assert hint == f'{installed / "digestbot"} ask "/paper 3 risks" --date 2026-02-13'
+    asked = run(["bash", "-c", hint], cwd=tmp_path, env=env)
+    assert asked.returncode == 0, asked.stderr
+    assert asked.stdout.startswith("3. DeepGen 1.0") and "⚠️ 리스크/한계" in asked.stdout
 
 
 @pytest.mark.slow
