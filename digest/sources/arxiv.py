@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from xml.etree.ElementTree import Element
 
@@ -27,16 +28,22 @@ _ID = re.compile(r"arxiv\.org/abs/(?P<id>[^\s/]+?/?\d{4,}\.?\d*)(?:v(?P<version>
 class _Pacer:
     """arXiv asks for at most one request every 3 seconds from one client; shared by every caller here."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self._lock = asyncio.Lock()
         self._last = float("-inf")
+        self._clock = clock
+        self._sleep = sleep
 
     async def wait(self, interval_s: float) -> None:
         async with self._lock:
-            pause = self._last + interval_s - time.monotonic()
+            pause = self._last + interval_s - self._clock()
             if pause > 0:
-                await asyncio.sleep(pause)
-            self._last = time.monotonic()
+                await self._sleep(pause)
+            self._last = self._clock()
 
 
 _pacer = _Pacer()
