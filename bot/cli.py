@@ -187,7 +187,7 @@ def self_command() -> str:
     on_path = shutil.which("digestbot")
     if on_path and os.path.samefile(on_path, script):
         return "digestbot"
-    return shlex.quote(str(script.absolute()))
+    return shlex.quote(os.path.abspath(script))
 
 
 def _follow_up_hint(settings: Settings, day: date) -> tuple[str, bool]:

@@ -63,7 +63,9 @@ def test_the_demo_hint_names_the_full_path_unless_digestbot_is_on_path(tmp_path,
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     path_without_venv = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if Path(p) != VENV_BIN)
-    result = digestbot("demo", env={"PATH": path_without_venv})
+    # Started by a relative path with "..", from another folder: the hint still names the plain full path.
+    started_as = os.path.relpath(VENV_BIN / "digestbot", tmp_path)
+    result = in_a_shell(f"{started_as} demo", tmp_path, {**os.environ, "PATH": path_without_venv})
     assert result.returncode == 0, result.stderr
     hint = follow_up_hint(result.stderr)
     assert hint == f'{VENV_BIN / "digestbot"} ask "/paper 3 risks" --date 2026-02-13'
