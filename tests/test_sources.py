@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from digest.sources import arxiv, huggingface
-from digest.sources._http import SourceUnavailable, retry_after_seconds
+from digest.sources._http import Pacer, SourceUnavailable, retry_after_seconds
 from tests.fakes.base import Fault, ServerThread
 from tests.fakes.papers import FakeHuggingFace
 
@@ -135,7 +135,7 @@ class SteppedClock:
 
 async def test_arxiv_keeps_one_request_per_interval(fake_arxiv, monkeypatch):
     clock = SteppedClock()
-    monkeypatch.setattr(arxiv, "_pacer", arxiv._Pacer(clock=clock, sleep=clock.sleep))
+    monkeypatch.setattr(arxiv, "_pacer", Pacer(clock=clock, sleep=clock.sleep))
     async with httpx.AsyncClient(event_hooks={"request": [clock.on_request]}) as client:
         for _ in range(3):
             await arxiv.fetch(client, fake_arxiv.url, date(2026, 2, 2), min_interval_s=0.4)

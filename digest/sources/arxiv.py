@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
-import time
-from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from xml.etree.ElementTree import Element
 
@@ -25,28 +22,8 @@ MAX_PAGES = 5
 _ID = re.compile(r"arxiv\.org/abs/(?P<id>[^\s/]+?/?\d{4,}\.?\d*)(?:v(?P<version>\d+))?$")
 
 
-class _Pacer:
-    """arXiv asks for at most one request every 3 seconds from one client; shared by every caller here."""
-
-    def __init__(
-        self,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
-        self._lock = asyncio.Lock()
-        self._last = float("-inf")
-        self._clock = clock
-        self._sleep = sleep
-
-    async def wait(self, interval_s: float) -> None:
-        async with self._lock:
-            pause = self._last + interval_s - self._clock()
-            if pause > 0:
-                await self._sleep(pause)
-            self._last = self._clock()
-
-
-_pacer = _Pacer()
+# arXiv asks for at most one API request every 3 seconds from one client; shared by every caller here.
+_pacer = _http.Pacer()
 
 
 def search_query(day: date) -> str:
