@@ -1,7 +1,7 @@
 """Build speed with the LLM: a five-paper build against the fake OpenAI server adding 2 s per call, then a rebuild.
 
 Run from the repository root: `.venv/bin/python -m bench.build`. Prints one JSON object; not pass/fail in CI.
-Targets (issue #3): the briefs of five papers take at most 1.3 x one call's latency (they run concurrently);
+Targets: the briefs of five papers take at most 1.3 x one call's latency (they run concurrently);
 a rebuild of the same day makes 0 LLM calls and takes under 0.3 s; a prompt stays under 6,000 characters
 plus the abstract.
 """

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -11,6 +11,7 @@ from digest.text import clean, one_line
 
 Level = Literal["상", "중", "하"]
 Lang = Literal["ko", "en"]
+LANGS: tuple[Lang, ...] = get_args(Lang)  # every language a digest is written in, in the product's order
 Origin = Literal["llm", "fallback"]
 
 HF_PAPER_URL = "https://huggingface.co/papers/{id}"
@@ -67,7 +68,7 @@ class Paper(BaseModel):
 
 
 class Brief(BaseModel):
-    """The sections a reader sees for one paper (see DESIGN.md, "Sections that /paper N SECTION answers")."""
+    """The sections a reader sees for one paper (their headings and aliases: digest/sections.py)."""
 
     one_liner: str
     key_points: list[str]

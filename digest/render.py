@@ -1,4 +1,4 @@
-"""The Markdown report in the reference layout (see ../shared/reference/003 and 004)."""
+"""The Markdown report in the reference layout: per paper the richest sections, then the digest-level parts."""
 
 from __future__ import annotations
 

@@ -103,10 +103,10 @@ def test_the_demo_writes_to_redis_when_redis_url_is_set_and_its_hint_works_as_pr
 def test_the_demo_hint_never_prints_a_redis_password(monkeypatch, make_settings):
     from datetime import date
 
-    from bot.cli import _follow_up_hint
+    from bot.cli.build import follow_up_hint
 
     monkeypatch.setenv("REDIS_URL", "redis://default:hunter2-secret@127.0.0.1:6379/0")
-    hint, hidden = _follow_up_hint(make_settings(), date(2026, 2, 13))
+    hint, hidden = follow_up_hint(make_settings(), date(2026, 2, 13))
     assert "REDIS_URL='redis://default:***@127.0.0.1:6379/0' " in hint and hidden
     assert "hunter2" not in hint
 
@@ -285,3 +285,21 @@ def test_build_with_a_key_after_demo_has_the_llm_write_the_top_issues(tmp_path, 
     assert digest["usage"]["llm_calls"] == 1 and digest["usage"]["cached_briefs"] == 5
     assert digest["parts_source"]["origin"] == "llm"
     assert all("fake-keyword" in h["keywords"] for h in digest["highlights"])
+
+
+def test_a_refused_telegram_token_is_never_printed(fake_telegram, tmp_path):  # type: ignore[no-untyped-def]
+    refused = "123456789:TEST-refused-token-for-tests-only-000000"
+    result = digestbot(
+        "telegram-webhook",
+        "https://bot.example.org/telegram/webhook",
+        env={
+            "DIGEST_DATA_DIR": str(tmp_path),
+            "TELEGRAM_BOT_TOKEN": refused,
+            "TELEGRAM_API_BASE_URL": fake_telegram.url + "/bot",
+            "TELEGRAM_WEBHOOK_SECRET": "webhook-secret-for-tests",
+        },
+    )
+    assert result.returncode == 1
+    assert "Telegram refused the webhook" in result.stderr
+    assert refused not in result.stdout + result.stderr
+    assert refused.split(":")[1] not in result.stdout + result.stderr

@@ -62,6 +62,7 @@ def test_the_callers_environment_never_reaches_a_test(pytester, monkeypatch):
 import os
 from pathlib import Path
 
+from bot.platform import registry
 from digest.settings import load_settings
 
 def test_defaults(tmp_path):
@@ -69,7 +70,8 @@ def test_defaults(tmp_path):
         assert os.environ.get(name) != value, name
     settings = load_settings()
     assert (settings.lang, settings.timezone, settings.key_prefix) == ("ko", "Asia/Seoul", "digestbot")
-    assert settings.redis_url is None and settings.openai_api_key is None and settings.slack_bot_token is None
+    assert settings.redis_url is None and settings.openai_api_key is None
+    assert registry.configured(settings) == {{}}  # no chat platform: their tokens were cleared
     assert Path.home() == tmp_path / "home" != Path({real_home!r})
     assert settings.data_dir == tmp_path / "var"
 """,

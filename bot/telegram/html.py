@@ -13,17 +13,18 @@ from dataclasses import dataclass
 from datetime import date
 
 from bot.commands.reply import Reply
+from bot.commands.texts import text
+from bot.telegram.platform import Telegram
+from digest.links import permalink
 from digest.models import Digest, Item, Lang
 from digest.render import SOURCE_LABELS
-from digest.sections import BRIEF_SECTIONS, LABELS, SECTION_BY_KEY, Section, section_body
+from digest.sections import LABELS, SECTION_BY_KEY, Section, section_body
 from digest.text import one_line, split_text, utf16_len
 
 MESSAGE_LIMIT = 4096  # UTF-16 code units of text after entity parsing
 CAPTION_LIMIT = 1024
 BLOCK_SEP = "\n\n"
 LINE_SEP = "\n"
-# The sections a paper message offers as buttons (summary and key points are in the message itself).
-BUTTON_SECTIONS = ("summary", "dev", "actions", "risks", "uncertainty", "abstract", "links")
 
 
 @dataclass(frozen=True)
@@ -172,73 +173,40 @@ def reply_to_messages(reply: Reply) -> list[str]:
 
 # ---- the morning digest --------------------------------------------------------------------------------
 
-_COPY: dict[Lang, dict[str, str]] = {
-    "ko": {
-        "title": "📚 {date} AI 논문 Top {count}",
-        "generated": "생성 {time} {tz}",
-        "papers_day": "{day} 목록의 논문입니다",
-        "actions": "오늘의 실무 액션 {count}가지",
-        "empty": "오늘은 선정된 논문이 없습니다.",
-        "hint": "각 논문의 버튼으로 섹션을 펼치거나 /paper 3 risks 처럼 물어보세요.",
-        "full": "전체 보기",
-        "gone": "이 다이제스트는 더 이상 저장되어 있지 않습니다. /digest 로 최신 것을 보세요.",
-        "title_topics": "📚 {date} AI 논문 Top {total} 중 관심 주제 {count}편",
-        "topics": "🔎 주제: {topics} · 전체 보기: /digest · 주제 해제: /settings topics off",
-        "no_match": "오늘의 논문 {total}편 중 주제({topics})에 맞는 논문이 없습니다.",
-    },
-    "en": {
-        "title": "📚 Top {count} AI papers of {date}",
-        "generated": "generated {time} {tz}",
-        "papers_day": "papers listed on {day}",
-        "actions": "{count} actions for today",
-        "empty": "No papers were selected today.",
-        "hint": "Open a section with the buttons under each paper, or ask e.g. /paper 3 risks.",
-        "full": "Full view",
-        "gone": "This digest is no longer stored. Try /digest for the latest one.",
-        "title_topics": "📚 {count} of the top {total} AI papers of {date} match your topics",
-        "topics": "🔎 Topics: {topics} · full digest: /digest · clear topics: /settings topics off",
-        "no_match": "None of today's {total} papers matched your topics ({topics}).",
-    },
-}
-
-
-def copy(lang: Lang, key: str) -> str:
-    return _COPY[lang][key]
-
 
 def header_blocks(digest: Digest, tz_name: str = "Asia/Seoul") -> list[Block]:
-    c = _COPY[digest.lang]
+    lang = digest.lang
     tz_label = "KST" if tz_name == "Asia/Seoul" else tz_name
     sources = ", ".join(
         f"{SOURCE_LABELS.get(s.name, s.name)} {s.selected}/{s.fetched}" if not s.error else f"{s.name} ✗"
         for s in digest.sources
     )
-    meta = c["generated"].format(time=digest.generated_at.strftime("%Y-%m-%d %H:%M"), tz=tz_label)
-    title = c["title"].format(date=digest.date.isoformat(), count=len(digest.items))
+    meta = text(lang, "post_generated", time=digest.generated_at.strftime("%Y-%m-%d %H:%M"), tz=tz_label)
+    title = text(lang, "post_title", date=digest.date.isoformat(), count=len(digest.items))
     view = digest.topic_filter
     if view is not None:
-        title = c["title_topics"].format(date=digest.date.isoformat(), count=len(digest.items), total=view.total)
+        title = text(lang, "post_title_topics", date=digest.date.isoformat(), count=len(digest.items), total=view.total)
     top: Block = [[b(title)]]
     top.append([i(" · ".join(x for x in (meta, sources) if x))])
     if digest.papers_day:
-        top.append([Span("ℹ️ " + c["papers_day"].format(day=digest.papers_day.isoformat()))])
+        top.append([Span("ℹ️ " + text(lang, "post_papers_day", day=digest.papers_day.isoformat()))])
     top += [[Span(f"⚠️ {one_line(note)}")] for note in digest.notes]
     if view is not None:
-        top.append([Span(c["topics"].format(topics=", ".join(view.topics)))])
+        top.append([Span(text(lang, "post_topics", topics=", ".join(view.topics), cmd=Telegram.subscribe_command))])
     blocks = [top]
     index: Block = []
     for item in digest.items:
         index.append([b(f"{item.rank}. "), link(item.paper.title, item.paper.url), Span(f" · 👍 {item.paper.upvotes}")])
         index.append([Span(f"   {item.brief.one_liner and one_line(item.brief.one_liner)}")])
     if not index and view is not None and view.total:
-        index = [[Span(c["no_match"].format(total=view.total, topics=", ".join(view.topics)))]]
-    blocks.append(index or [[Span(c["empty"])]])
+        index = [[Span(text(lang, "post_no_match", total=view.total, topics=", ".join(view.topics)))]]
+    blocks.append(index or [[Span(text(lang, "post_empty"))]])
     if digest.daily_actions:
-        actions: Block = [[b(c["actions"].format(count=len(digest.daily_actions)))]]
+        actions: Block = [[b(text(lang, "post_actions", count=len(digest.daily_actions)))]]
         actions += [[Span(f"{n}) {one_line(a)}")] for n, a in enumerate(digest.daily_actions, 1)]
         blocks.append(actions)
     if digest.items:
-        blocks.append([[i(c["hint"])]])
+        blocks.append([[i(text(lang, "post_hint_buttons"))]])
     return blocks
 
 
@@ -252,10 +220,6 @@ def _section_block(section: Section, item: Item, lang: Lang) -> Block:
         return block + [[Span("• "), link(label, url)] for label, url in item.paper.links()]
     body = section_body(section, item.brief)
     return block + (_bullets(body) if isinstance(body, list) else _paragraph_lines(body))
-
-
-def full_view_url(public_url: str | None, day: date, rank: int) -> str | None:
-    return f"{public_url.rstrip('/')}/d/{day.isoformat()}#{rank}" if public_url else None
 
 
 def paper_blocks(item: Item, lang: Lang, day: date, public_url: str | None = None) -> list[Block]:
@@ -278,14 +242,7 @@ def paper_blocks(item: Item, lang: Lang, day: date, public_url: str | None = Non
     for n, (label, url) in enumerate(paper.links()):
         links += [Span(" · ")] if n else []
         links.append(link(label, url))
-    full = full_view_url(public_url, day, item.rank)
-    if full:
-        links += [Span(" · "), link(copy(lang, "full"), full, "b")]
+    if public_url:
+        links += [Span(" · "), link(text(lang, "full"), permalink(public_url, day, item.rank, lang=lang), "b")]
     blocks.append([links])
     return blocks
-
-
-def section_blocks(item: Item, key: str, lang: Lang) -> list[Block]:
-    """One paper's answer to a section button: its title, then the section (or every section for "all")."""
-    sections = [*BRIEF_SECTIONS, SECTION_BY_KEY["links"]] if key == "all" else [SECTION_BY_KEY[key]]
-    return [[_paper_title(item)], *(_section_block(s, item, lang) for s in sections)]
