@@ -84,7 +84,7 @@ def test_the_demo_hint_names_the_full_path_unless_digestbot_is_on_path(tmp_path,
 def test_the_demo_writes_to_redis_when_redis_url_is_set_and_its_hint_works_as_printed(
     tmp_path, redis_url, redis_prefix
 ):
-    """Before, the demo wrote the embedded store whatever REDIS_URL said, and its hint then asked an empty Redis."""
+    """The demo and its hint use one store: with REDIS_URL, Redis (never an embedded store the hint cannot reach)."""
     env = {"REDIS_URL": redis_url, "DIGEST_KEY_PREFIX": redis_prefix}
     result = digestbot("demo", env=env)
     assert result.returncode == 0, result.stderr

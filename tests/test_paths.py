@@ -69,7 +69,7 @@ def test_the_settings_file_is_named_local_or_per_user(no_location_env, tmp_path,
 
 
 def test_ask_from_another_folder_reads_the_store_the_demo_wrote(no_location_env, tmp_path):
-    """Before, each folder got its own empty ./var store and the answer was a silent "no digest yet"."""
+    """No folder gets a store of its own: the per-user data dir is the same from everywhere."""
     demo = digestbot("demo", cwd=folder(tmp_path / "a"))
     assert demo.returncode == 0, demo.stderr
     asked = digestbot("ask", "/paper 3 risks", "--date", "2026-02-13", cwd=folder(tmp_path / "b"))

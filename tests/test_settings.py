@@ -16,7 +16,7 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "config" / "settings.example.tom
 
 
 def test_every_key_of_the_example_file_takes_effect(monkeypatch):
-    """A key below a [table] line belongs to that table: before, timezone, lang … were silently ignored."""
+    """A key below a [table] line belongs to that table, so the tables must come last for the rest to count."""
     monkeypatch.setenv("DIGEST_CONFIG", str(EXAMPLE))
     data = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
     settings = load_settings()
