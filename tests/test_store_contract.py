@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import date, datetime, time
 
+import aiosqlite
 import pytest
 
 from digest.fulltext.model import FullText, NoFullText, Section, Table
@@ -362,3 +363,22 @@ async def test_a_full_text_is_stored_compressed_and_a_damaged_body_is_a_miss(sto
         await store._r.set(key, "damaged!")
     assert stored < len(text.model_dump_json()) / 20
     assert await store.get_fulltext("2601.03509", 1) is None
+
+
+async def test_the_embedded_store_opens_one_connection_however_many_first_reads_race(tmp_path, monkeypatch):
+    """A fan-out's first reads all arrive before the store is open; each extra connection would keep a worker
+    thread alive after close() (a process that never exits)."""
+    opened = []
+    connect = aiosqlite.connect
+
+    def counting_connect(*args: object, **kwargs: object) -> aiosqlite.Connection:
+        opened.append(args)
+        return connect(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(aiosqlite, "connect", counting_connect)
+    store = SqliteStore(tmp_path / "store.sqlite3")
+    try:
+        assert await asyncio.gather(*(store.get_digest(DAY, "ko") for _ in range(20))) == [None] * 20
+    finally:
+        await store.close()
+    assert len(opened) == 1

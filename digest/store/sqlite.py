@@ -70,6 +70,7 @@ class SqliteStore:
         self._db: aiosqlite.Connection | None = None
         # One connection per store: concurrent tasks (a fan-out) must not nest BEGIN IMMEDIATE on it.
         self._write_lock = asyncio.Lock()
+        self._open_lock = asyncio.Lock()
         # (lang, day) -> (the stored JSON, its parse). Validating a digest costs milliseconds of CPU (the text
         # validators run on every field) and every follow-up command reads one, so reuse the parse while the
         # stored body is the same string; comparing it is a memcmp. Another process may have saved a new one.
@@ -79,17 +80,22 @@ class SqliteStore:
         return f"the embedded store at {self.path}"
 
     async def _conn(self) -> aiosqlite.Connection:
-        if self._db is None:
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                db = await aiosqlite.connect(self.path, timeout=30, isolation_level=None)
-                await db.execute("PRAGMA journal_mode=WAL")
-                await db.execute("PRAGMA busy_timeout=30000")
-                await db.executescript(SCHEMA)
-            except (OSError, sqlite3.Error) as exc:
-                raise StoreUnavailable(f"cannot open {self.path}: {exc}") from exc
-            self._db = db
-        return self._db
+        if self._db is not None:
+            return self._db
+        # Concurrent first uses (a fan-out) wait for one connection: each extra one would be left open, its worker
+        # thread keeping the process alive after close().
+        async with self._open_lock:
+            if self._db is None:
+                try:
+                    self.path.parent.mkdir(parents=True, exist_ok=True)
+                    db = await aiosqlite.connect(self.path, timeout=30, isolation_level=None)
+                    await db.execute("PRAGMA journal_mode=WAL")
+                    await db.execute("PRAGMA busy_timeout=30000")
+                    await db.executescript(SCHEMA)
+                except (OSError, sqlite3.Error) as exc:
+                    raise StoreUnavailable(f"cannot open {self.path}: {exc}") from exc
+                self._db = db
+            return self._db
 
     @asynccontextmanager
     async def _write(self) -> AsyncIterator[aiosqlite.Connection]:
