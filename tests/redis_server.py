@@ -1,4 +1,8 @@
-"""A real Redis for tests: REDIS_URL when set, else a private redis-server on a free port (stoppable)."""
+"""A real Redis for tests: DIGEST_TEST_REDIS_URL when set, else a private redis-server on a free port (stoppable).
+
+The shared one has its own variable: REDIS_URL is the bot's setting, and a shell that has it set for the bot must
+not point the suite at that Redis.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,8 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+
+import redis
 
 
 def free_port() -> int:
@@ -25,7 +31,9 @@ class PrivateRedis:
     def __init__(self, dump: Path | None = None) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
-            raise RuntimeError("redis-server is not installed: apt-get install redis-server, or set REDIS_URL")
+            raise RuntimeError(
+                "redis-server is not installed: apt-get install redis-server, or set DIGEST_TEST_REDIS_URL"
+            )
         self.binary = binary
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="digest-redis-")
@@ -147,4 +155,23 @@ class PrivateRedisCluster:
 
 
 def shared_redis_url() -> str | None:
-    return os.environ.get("REDIS_URL") or None
+    return os.environ.get("DIGEST_TEST_REDIS_URL") or None
+
+
+def keys_under(url: str, prefix: str) -> list[bytes]:
+    client = redis.Redis.from_url(url)
+    try:
+        return list(client.scan_iter(match=f"{prefix}*", count=1000))
+    finally:
+        client.close()
+
+
+def delete_keys(url: str, prefix: str) -> None:
+    """Delete every key that starts with `prefix` (prefixes are per test, so nothing else matches)."""
+    keys = keys_under(url, prefix)
+    client = redis.Redis.from_url(url)
+    try:
+        for start in range(0, len(keys), 1000):
+            client.delete(*keys[start : start + 1000])
+    finally:
+        client.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, date, datetime, time, timedelta
 
+import aiosqlite
 import pytest
 
 from digest.fulltext.model import FullText, NoFullText, Section, Table
@@ -152,9 +153,12 @@ async def test_a_claim_is_exclusive_until_it_expires_and_sent_is_final(store):
     assert row is not None and (row.status, row.message_id, row.error, row.expires_at) == ("sent", "ts-1", None, None)
 
 
+# A claim's expiry is set in the past (a negative TTL) rather than waited for: no wall-clock margin to miss.
+EXPIRED = -1.0
+
+
 async def test_an_expired_claim_is_taken_over_and_a_failed_row_is_retried(store):
-    assert await store.claim_delivery("slack", "C2", DAY, "a", 0.05) is True
-    await asyncio.sleep(0.15)
+    assert await store.claim_delivery("slack", "C2", DAY, "a", EXPIRED) is True
     assert await store.claim_delivery("slack", "C2", DAY, "b", 60) is True
     await store.mark_failed("slack", "C2", DAY, "b", "429")
     row = await store.get_delivery("slack", "C2", DAY)
@@ -168,18 +172,18 @@ async def test_an_expired_claim_is_taken_over_and_a_failed_row_is_retried(store)
 
 async def test_only_the_claims_owner_records_progress_and_a_takeover_keeps_it(store):
     assert await store.mark_progress("telegram", "-7", DAY, "a", "h1", 1, 60) is False  # nothing claimed
-    assert await store.claim_delivery("telegram", "-7", DAY, "a", 0.05) is True
+    assert await store.claim_delivery("telegram", "-7", DAY, "a", EXPIRED) is True
     row = await store.get_delivery("telegram", "-7", DAY)
     assert row is not None and (row.progress, row.message_id, row.took_over) == (0, None, None)
     assert await store.mark_progress("telegram", "-7", DAY, "b", "x", 1, 60) is False  # not b's claim
-    await asyncio.sleep(0.1)
     # Past the claim's expiry but nobody took it over: still a's, and the progress extends the claim.
-    assert await store.mark_progress("telegram", "-7", DAY, "a", "h1", 3, 0.05) is True
+    assert await store.mark_progress("telegram", "-7", DAY, "a", "h1", 3, 60) is True
     row = await store.get_delivery("telegram", "-7", DAY)
     assert row is not None and (row.status, row.owner, row.progress, row.message_id) == ("claimed", "a", 3, "h1")
     assert row.expires_at is not None and row.expires_at > datetime.now(row.expires_at.tzinfo)
     assert await store.claim_delivery("telegram", "-7", DAY, "b", 60) is False  # extended: still live
-    await asyncio.sleep(0.1)
+    # a records its progress once more and dies: the claim lapses (its expiry set in the past, not waited for).
+    assert await store.mark_progress("telegram", "-7", DAY, "a", "h1", 3, EXPIRED) is True
     assert await store.claim_delivery("telegram", "-7", DAY, "b", 60) is True  # a died: b takes over
     row = await store.get_delivery("telegram", "-7", DAY)
     assert row is not None and (row.owner, row.progress, row.message_id, row.took_over) == ("b", 3, "h1", "a")
@@ -207,8 +211,7 @@ async def test_only_the_claims_owner_records_progress_and_a_takeover_keeps_it(st
 
 
 async def test_a_claim_by_the_same_owner_is_not_a_takeover(store):
-    assert await store.claim_delivery("slack", "C5", DAY, "a", 0.05) is True
-    await asyncio.sleep(0.1)
+    assert await store.claim_delivery("slack", "C5", DAY, "a", EXPIRED) is True
     assert await store.claim_delivery("slack", "C5", DAY, "a", 60) is True
     row = await store.get_delivery("slack", "C5", DAY)
     assert row is not None and row.took_over is None and row.attempts == 2
@@ -224,6 +227,8 @@ async def test_locks_compare_before_they_renew_or_release(store):
     assert await store.release_lock("leader", "t1") is True
     assert await store.release_lock("leader", "t1") is False
     assert await store.renew_lock("leader", "t1", 60) is False
+    # Lock and once-key expiry is the Redis server's own, so these wait; only ever longer than the TTL, so a
+    # slow machine cannot change the outcome.
     assert await store.acquire_lock("short", "t1", 0.05) is True
     await asyncio.sleep(0.15)
     assert await store.acquire_lock("short", "t2", 60) is True
@@ -531,3 +536,22 @@ async def test_get_digest_reuses_the_parse_too_until_the_digest_changes(store, d
     await store.save_digest(digest.model_copy(update={"daily_actions": ["changed"]}))
     changed = await store.get_digest(DAY, "ko")
     assert changed is not first and changed.daily_actions == ["changed"]  # type: ignore[union-attr]
+
+
+async def test_the_embedded_store_opens_one_connection_however_many_first_reads_race(tmp_path, monkeypatch):
+    """A fan-out's first reads all arrive before the store is open; each extra connection would keep a worker
+    thread alive after close() (a process that never exits)."""
+    opened = []
+    connect = aiosqlite.connect
+
+    def counting_connect(*args: object, **kwargs: object) -> aiosqlite.Connection:
+        opened.append(args)
+        return connect(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(aiosqlite, "connect", counting_connect)
+    store = SqliteStore(tmp_path / "store.sqlite3")
+    try:
+        assert await asyncio.gather(*(store.get_digest(DAY, "ko") for _ in range(20))) == [None] * 20
+    finally:
+        await store.close()
+    assert len(opened) == 1

@@ -251,4 +251,9 @@ class Store(DigestStore, FullTextStore, SpendStore, SubscriptionStore, DeliveryL
     async def ping(self) -> None:
         """Raise StoreUnavailable when the backend cannot be reached."""
 
+    def describe(self) -> str:
+        """Where the data lives, for operators ("the embedded store at /path", "Redis at redis://host:6379/0");
+        never a password."""
+        ...
+
     async def close(self) -> None: ...

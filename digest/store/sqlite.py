@@ -124,9 +124,14 @@ class SqliteStore:
         # stored body is the same string; comparing it is a memcmp. Another process may have saved a new one.
         self._parsed: OrderedDict[tuple[str, str], tuple[str, Digest]] = OrderedDict()
 
+    def describe(self) -> str:
+        return f"the embedded store at {self.path}"
+
     async def _conn(self) -> aiosqlite.Connection:
         if self._db is not None:
             return self._db
+        # Concurrent first uses (a fan-out) wait for one connection: each extra one would be left open, its worker
+        # thread keeping the process alive after close().
         async with self._open_lock:
             if self._db is None:
                 db = None
