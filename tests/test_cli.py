@@ -89,7 +89,7 @@ def test_the_demo_writes_to_redis_when_redis_url_is_set_and_its_hint_works_as_pr
     result = digestbot("demo", env=env)
     assert result.returncode == 0, result.stderr
     assert f"demo: the 2026-02-13 sample day, into Redis at {redis_url} (key prefix '{redis_prefix}')" in result.stderr
-    assert keys_under(redis_url, f"{redis_prefix}:{{digest:")  # the digest group of the tagged key layout
+    assert keys_under(redis_url, f"{redis_prefix}:{{digest:")
     assert not (Path(os.environ["DIGEST_DATA_DIR"]) / "store.sqlite3").exists()
     hint = follow_up_hint(result.stderr)
     assert f" REDIS_URL={redis_url} DIGEST_KEY_PREFIX={redis_prefix} {VENV_BIN / 'digestbot'} ask " in hint
