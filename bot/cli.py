@@ -22,7 +22,7 @@ from digest import pipeline, select
 from digest.logs import configure_logging
 from digest.models import Lang
 from digest.settings import ConfigError, Settings, load_settings
-from digest.sources import sample
+from digest.sources import registry, sample
 from digest.store import Store, StoreUnavailable, open_store
 from digest.summarize.llm import BriefSummarizer, make_client
 
@@ -67,6 +67,19 @@ def parse_day(value: str | None, settings: Settings) -> date:
         raise fail(
             f"--date {value!r} is not a date; use YYYY-MM-DD (e.g. 2026-02-13), 'today' or 'yesterday'", 2
         ) from None
+
+
+def build_day(value: str | None, settings: Settings) -> date:
+    """The day to build: a future day has no papers yet (and must not become the "latest" digest)."""
+    day = parse_day(value, settings)
+    today = datetime.now(settings.tz).date()
+    if day > today:
+        raise fail(
+            f"--date {day} is in the future (today is {today} in {settings.timezone}); build a day that has passed, "
+            "e.g. --date yesterday",
+            2,
+        )
+    return day
 
 
 def progress(message: str) -> None:
@@ -151,23 +164,31 @@ def build(
     date_: Annotated[
         str | None, typer.Option("--date", help="YYYY-MM-DD, today, yesterday (default: yesterday)")
     ] = None,
-    source: Annotated[str, typer.Option(help="auto, huggingface, arxiv or sample")] = "auto",
+    source: Annotated[str, typer.Option(help=", ".join(registry.CHOICES))] = "auto",
     lang: Annotated[str | None, typer.Option(help="ko or en (default: DIGEST_LANG)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the digest JSON instead of Markdown")] = False,
     no_llm: Annotated[bool, typer.Option("--no-llm", help="offline briefs only, no LLM call")] = False,
 ) -> None:
     """Build the digest for a day, store it and print the report."""
-    if source not in ("auto", "huggingface", "arxiv", "sample"):
-        raise fail(f"--source {source!r} is not a source; use auto, huggingface, arxiv or sample", 2)
+    try:
+        registry.check_name(source)
+    except registry.UnknownSource as exc:
+        raise fail(f"--source {exc}", 2) from None
     if lang not in (None, "ko", "en"):
         raise fail(f"--lang {lang!r} is not supported; use ko or en", 2)
     settings = settings_or_exit()
-    day = parse_day(date_, settings)
+    day = build_day(date_, settings)
     try:
         result = run(_build(settings, day, source, lang, not no_llm))  # type: ignore[arg-type]
     except pipeline.BuildFailed as exc:
         raise fail(str(exc)) from None
     _report(result, as_json)
+    if result.llm_error:
+        # The digest is stored (the morning post goes out with the abstracts); the job still failed.
+        raise fail(
+            f"{result.llm_error}: the digest was stored with each paper's abstract instead of a brief. "
+            "Fix OPENAI_API_KEY and run the build again to replace them."
+        )
 
 
 @app.command()
@@ -176,7 +197,7 @@ def demo() -> None:
     settings = settings_or_exit(redis_url=None)
     progress(f"demo: the {sample.DEMO_DAY} sample day, embedded store in {settings.data_dir}")
     try:
-        result = run(_build(settings, sample.DEMO_DAY, "sample", None, False))
+        result = run(_build(settings, sample.DEMO_DAY, sample.NAME, None, False))
     except pipeline.BuildFailed as exc:
         raise fail(str(exc)) from None
     _report(result, as_json=False)

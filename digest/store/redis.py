@@ -41,21 +41,30 @@ T = TypeVar("T")
 LANGS: tuple[Lang, ...] = ("ko", "en")
 PARSE_CACHE_SIZE = 64  # parsed digests kept in process, checked against the stored version on every read
 
+LATEST_SCAN = 60  # days looked back for the latest digest with papers
+
 # find_digest in one round trip: resolve "latest" on the server, and send the body only when the caller's
 # cached version is not the stored one.  ARGV: prefix, lang, day ("" = latest), known version.
 _FIND = """
 local day = ARGV[3]
 if day == '' then
-  local top = redis.call('ZREVRANGE', ARGV[1] .. ':dates:' .. ARGV[2], 0, 0)
-  if #top == 0 then return false end
-  day = top[1]
+  -- "latest": the newest day whose digest has papers (an empty day must not empty every follow-up)
+  local days = redis.call('ZREVRANGE', ARGV[1] .. ':dates:' .. ARGV[2], 0, LATEST_SCAN - 1)
+  for _, candidate in ipairs(days) do
+    local ids = redis.call('HGET', ARGV[1] .. ':digest:' .. ARGV[2] .. ':' .. candidate, 'ids')
+    if ids and ids ~= '[]' then
+      day = candidate
+      break
+    end
+  end
+  if day == '' then return false end
 end
 local key = ARGV[1] .. ':digest:' .. ARGV[2] .. ':' .. day
 local v = redis.call('HGET', key, 'v')
 if not v then return false end
 if v == ARGV[4] then return {day, v} end
 return {day, v, redis.call('HGET', key, 'body')}
-"""
+""".replace("LATEST_SCAN", str(LATEST_SCAN))
 
 # KEYS: row, day index, chat index.  ARGV: owner, now_ms, exp_ms, now_iso, exp_iso, platform, chat, day, member
 # message_id and progress stay: the new owner resumes the post. took_over: whose expired claim this replaced.
