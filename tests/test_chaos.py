@@ -24,7 +24,6 @@ from pathlib import Path
 
 import pytest
 
-from bot.telegram.html import _COPY
 from digest import pipeline
 from digest.settings import Settings
 from digest.store.base import Subscription
@@ -147,7 +146,7 @@ def deliveries(world: World) -> Counter[str]:
     for message in world.slack.messages:
         if message.thread_ts is None:
             counts[f"slack:{message.channel}"] += 1
-    title = _COPY["ko"]["title"].format(date=world.day.isoformat(), count=5)
+    title = f"📚 {world.day.isoformat()} Daily Papers (Top 5)"
     for chat, sent in world.telegram.messages.items():
         counts[f"telegram:{chat}"] += sum(1 for m in sent if m.text.startswith(title))
     return counts

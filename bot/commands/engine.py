@@ -21,9 +21,21 @@ from bot.commands.parse import (
     SectionsCommand,
     parse,
 )
-from bot.commands.reply import Link, Part, Reply
+from bot.commands.reply import Entry, Link, Part, Reply
+from digest.links import permalink
 from digest.models import Digest, Item, Lang
-from digest.sections import BRIEF_SECTIONS, LABELS, SECTION_BY_KEY, SECTIONS, Section, section_body
+from digest.render import title as digest_title
+from digest.sections import (
+    LABELS,
+    SECTION_BY_KEY,
+    SECTIONS,
+    Section,
+    fallback_note,
+    meta_fields,
+    present_sections,
+    section_body,
+    section_heading,
+)
 from digest.store import Store, StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -50,9 +62,8 @@ COPY: dict[Lang, dict[str, str]] = {
         "no_paper": "최근 다이제스트에서 arXiv {paper_id} 논문을 찾지 못했습니다.",
         "unavailable": "아카이브를 잠시 사용할 수 없습니다. 잠시 뒤 같은 명령을 다시 보내 주세요.",
         "internal": "답을 만들다가 문제가 생겼습니다. 운영자에게 알렸습니다. 잠시 뒤 다시 시도해 주세요.",
-        "meta": "{date} 다이제스트 {rank}번 · Upvotes {upvotes} · 도입 난이도 {difficulty} · 신뢰도 {confidence}",
+        "meta": "{date} 다이제스트 {rank}번",
         "more": "다른 섹션: {others} · /sections",
-        "digest_title": "{date} Daily Papers (Top {count})",
         "digest_more": "자세히: /paper 1 · /paper 1 risks · /paper 1 links",
         "full": "전체 보기",
         "help_title": "paper-digest-bot 사용법",
@@ -61,7 +72,7 @@ COPY: dict[Lang, dict[str, str]] = {
         "help_note": "답은 저장된 다이제스트에서 바로 나옵니다(LLM 호출 없음). 날짜가 없으면 가장 최근 다이제스트입니다.",
         "sections_title": "/paper N 섹션",
         "unsupported": LABELS["ko"]["unsupported"],
-        "fallback": LABELS["ko"]["fallback"],
+        "absent": LABELS["ko"]["absent"],
     },
     "en": {
         "example": "Example: {example}",
@@ -82,9 +93,8 @@ COPY: dict[Lang, dict[str, str]] = {
         "no_paper": "arXiv {paper_id} is not in any recent digest.",
         "unavailable": "The archive is temporarily unavailable. Send the same command again in a moment.",
         "internal": "Something went wrong while answering; the operator has been told. Try again in a moment.",
-        "meta": "Digest of {date}, #{rank} · Upvotes {upvotes} · Adoption difficulty {difficulty} · Confidence {confidence}",
+        "meta": "Digest of {date}, #{rank}",
         "more": "Other sections: {others} · /sections",
-        "digest_title": "{date} Daily Papers (Top {count})",
         "digest_more": "More: /paper 1 · /paper 1 risks · /paper 1 links",
         "full": "Full digest",
         "help_title": "How to use paper-digest-bot",
@@ -93,7 +103,7 @@ COPY: dict[Lang, dict[str, str]] = {
         "help_note": "Answers come straight from the stored digest (no LLM call). Without a date: the latest digest.",
         "sections_title": "/paper N SECTION",
         "unsupported": LABELS["en"]["unsupported"],
-        "fallback": LABELS["en"]["fallback"],
+        "absent": LABELS["en"]["absent"],
     },
 }
 
@@ -162,21 +172,25 @@ def _item_parts(item: Item, section: Section, lang: Lang) -> list[Part]:
     if section.key == "links":
         return []
     if section.key == "tags":
-        return [Part(heading=section.heading(lang), paragraphs=[", ".join(brief.tags) or "-"])]
-    shown = BRIEF_SECTIONS if section.key == "all" else (section,)
+        return [Part(heading=section.heading(lang), paragraphs=[", ".join(brief.tags) or copy["absent"]])]
+    shown = present_sections(brief) if section.key == "all" else [section]
     parts: list[Part] = []
-    if section.key == "all":
-        notes = [copy["fallback"]] if brief.origin == "fallback" else []
-        if item.checks.unsupported_numbers:
-            notes.append(f"{copy['unsupported']}: {', '.join(item.checks.unsupported_numbers)}")
-        if notes:
-            parts.append(Part(paragraphs=notes))
+    notes = []
+    if (note := fallback_note(item, lang)) is not None:
+        notes.append(note)
+    if item.checks.unsupported_numbers:
+        notes.append(f"{copy['unsupported']}: {', '.join(item.checks.unsupported_numbers)}")
+    if notes:
+        parts.append(Part(paragraphs=notes))
     for shown_section in shown:
         body = section_body(shown_section, brief)
-        if isinstance(body, list):
-            parts.append(Part(heading=shown_section.heading(lang), items=body))
+        heading = section_heading(shown_section, brief, lang)
+        if not body:
+            parts.append(Part(heading=heading, paragraphs=[copy["absent"]]))
+        elif isinstance(body, list):
+            parts.append(Part(heading=heading, items=body))
         else:
-            parts.append(Part(heading=shown_section.heading(lang), paragraphs=[p for p in body.split("\n\n") if p]))
+            parts.append(Part(heading=heading, paragraphs=[p for p in body.split("\n\n") if p]))
     if section.key == "all" and brief.tags:
         parts.append(Part(heading=SECTION_BY_KEY["tags"].heading(lang), paragraphs=[", ".join(brief.tags)]))
     return parts
@@ -190,19 +204,15 @@ def _other_sections(rank: int, shown: Section) -> str:
 def _digest_link(digest: Digest, public_url: str | None, lang: Lang) -> list[Link]:
     if not public_url:
         return []
-    return [Link(label=COPY[lang]["full"], url=f"{public_url.rstrip('/')}/d/{digest.date.isoformat()}")]
+    return [Link(label=COPY[lang]["full"], url=permalink(public_url, digest.date, lang=digest.lang))]
 
 
 def paper_reply(digest: Digest, item: Item, section: Section, lang: Lang, public_url: str | None = None) -> Reply:
     """One paper, one section (or all of them), as the neutral Reply."""
     copy = COPY[lang]
-    meta = copy["meta"].format(
-        date=digest.date.isoformat(),
-        rank=item.rank,
-        upvotes=item.paper.upvotes,
-        difficulty=item.brief.difficulty,
-        confidence=item.brief.confidence,
-    )
+    fields = [copy["meta"].format(date=digest.date.isoformat(), rank=item.rank)]
+    fields += [f"{label} {value}" for label, value in meta_fields(item, digest.lang)]
+    meta = " · ".join(fields)
     links = [Link(label=label, url=url) for label, url in item.paper.links()] if section.key in ("links", "all") else []
     parts = [Part(heading=section.heading(lang))] if section.key == "links" else _item_parts(item, section, lang)
     return Reply(
@@ -214,22 +224,26 @@ def paper_reply(digest: Digest, item: Item, section: Section, lang: Lang, public
     )
 
 
+def _entry(item: Item) -> Entry:
+    """A paper of /digest: its title as the link, then its votes (where counted) and its one-liner."""
+    votes = f" (👍 {item.paper.upvotes})" if item.paper.upvotes is not None else ""
+    line = f" — {item.brief.one_liner}" if item.brief.one_liner else ""
+    return Entry(text=f"{item.rank}. {item.paper.title}", url=item.paper.url, detail=votes + line)
+
+
 def digest_reply(digest: Digest, lang: Lang, public_url: str | None = None) -> Reply:
     copy = COPY[lang]
     if not digest.items:
         body = [*digest.notes] or [copy["empty_digest"].format(date=digest.date.isoformat())]
         return Reply(
-            title=copy["digest_title"].format(date=digest.date.isoformat(), count=0),
-            parts=[Part(paragraphs=body)],
-            links=_digest_link(digest, public_url, lang),
+            title=digest_title(digest), parts=[Part(paragraphs=body)], links=_digest_link(digest, public_url, lang)
         )
-    items = [f"{i.rank}. {i.paper.title} (👍 {i.paper.upvotes}) — {i.brief.one_liner}" for i in digest.items]
     parts = [Part(paragraphs=list(digest.notes))] if digest.notes else []
-    parts.append(Part(items=items))
+    parts.append(Part(entries=[_entry(i) for i in digest.items]))
     if digest.daily_actions:
         parts.append(Part(heading=SECTION_BY_KEY["actions"].heading(lang), items=list(digest.daily_actions)))
     return Reply(
-        title=copy["digest_title"].format(date=digest.date.isoformat(), count=len(digest.items)),
+        title=digest_title(digest),
         parts=parts,
         links=_digest_link(digest, public_url, lang),
         footer=copy["digest_more"],

@@ -12,12 +12,21 @@ class Link(BaseModel):
     url: str
 
 
+class Entry(BaseModel):
+    """A list item whose text is a link (a paper's title), followed by plain text (its one-liner)."""
+
+    text: str
+    url: str | None = None
+    detail: str = ""
+
+
 class Part(BaseModel):
-    """One titled part of a reply: a heading, then paragraphs and/or bullet items (either may be empty)."""
+    """One titled part of a reply: a heading, then paragraphs, bullet items and linked entries (any may be empty)."""
 
     heading: str | None = None
     paragraphs: list[str] = Field(default_factory=list)
     items: list[str] = Field(default_factory=list)
+    entries: list[Entry] = Field(default_factory=list)
 
 
 class Reply(BaseModel):

@@ -9,13 +9,25 @@ piece: every piece is valid HTML on its own, and its plain form is the fallback 
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass
 from datetime import date
 
 from bot.commands.reply import Reply
+from digest.links import permalink
 from digest.models import Digest, Item, Lang
-from digest.render import SOURCE_LABELS
-from digest.sections import BRIEF_SECTIONS, LABELS, SECTION_BY_KEY, Section, section_body
+from digest.render import actions_heading, header_phrases, parts_note, title
+from digest.sections import (
+    LABELS,
+    SECTION_BY_KEY,
+    Section,
+    fallback_note,
+    has_section,
+    meta_fields,
+    present_sections,
+    section_body,
+    section_heading,
+)
 from digest.text import one_line, split_text, utf16_len
 
 MESSAGE_LIMIT = 4096  # UTF-16 code units of text after entity parsing
@@ -149,6 +161,7 @@ def reply_blocks(reply: Reply) -> list[Block]:
         for paragraph in part.paragraphs:
             block += _paragraph_lines(paragraph)
         block += _bullets(part.items)
+        block += [[Span("• "), link(e.text, e.url), Span(one_line(e.detail))] for e in part.entries]
         blocks.append(block)
     if reply.links:
         line: Line = [Span("🔗 ")]
@@ -174,10 +187,8 @@ def reply_to_messages(reply: Reply) -> list[str]:
 
 _COPY: dict[Lang, dict[str, str]] = {
     "ko": {
-        "title": "📚 {date} AI 논문 Top {count}",
-        "generated": "생성 {time} {tz}",
+        "highlights": "오늘의 Top 이슈",
         "papers_day": "{day} 목록의 논문입니다",
-        "actions": "오늘의 실무 액션 {count}가지",
         "empty": "오늘은 선정된 논문이 없습니다.",
         "hint": "각 논문의 버튼으로 섹션을 펼치거나 /paper 3 risks 처럼 물어보세요.",
         "full": "전체 보기",
@@ -187,10 +198,8 @@ _COPY: dict[Lang, dict[str, str]] = {
         "no_match": "오늘의 논문 {total}편 중 주제({topics})에 맞는 논문이 없습니다.",
     },
     "en": {
-        "title": "📚 Top {count} AI papers of {date}",
-        "generated": "generated {time} {tz}",
+        "highlights": "Top issues today",
         "papers_day": "papers listed on {day}",
-        "actions": "{count} actions for today",
         "empty": "No papers were selected today.",
         "hint": "Open a section with the buttons under each paper, or ask e.g. /paper 3 risks.",
         "full": "Full view",
@@ -206,37 +215,50 @@ def copy(lang: Lang, key: str) -> str:
     return _COPY[lang][key]
 
 
+def hashtag(tag: str) -> str | None:
+    """A tag as a hashtag Telegram links whole: letters, digits and underscores only (`Self-Evolution` ->
+    `#Self_Evolution`, `On-Policy RL` -> `#On_Policy_RL`); None when nothing of it can be one (all digits)."""
+    body = re.sub(r"[\W_]+", "_", one_line(tag)).strip("_")
+    return f"#{body}" if body and not body.replace("_", "").isdigit() else None
+
+
 def header_blocks(digest: Digest, tz_name: str = "Asia/Seoul") -> list[Block]:
+    """The morning post's first message: title, time and sources, notes, top issues, the papers, the actions."""
     c = _COPY[digest.lang]
-    tz_label = "KST" if tz_name == "Asia/Seoul" else tz_name
-    sources = ", ".join(
-        f"{SOURCE_LABELS.get(s.name, s.name)} {s.selected}/{s.fetched}" if not s.error else f"{s.name} ✗"
-        for s in digest.sources
-    )
-    meta = c["generated"].format(time=digest.generated_at.strftime("%Y-%m-%d %H:%M"), tz=tz_label)
-    title = c["title"].format(date=digest.date.isoformat(), count=len(digest.items))
+    head = header_phrases(digest, tz_name)
+    heading = "📚 " + title(digest)
     view = digest.topic_filter
     if view is not None:
-        title = c["title_topics"].format(date=digest.date.isoformat(), count=len(digest.items), total=view.total)
-    top: Block = [[b(title)]]
-    top.append([i(" · ".join(x for x in (meta, sources) if x))])
+        heading = c["title_topics"].format(date=digest.date.isoformat(), count=len(digest.items), total=view.total)
+    top: Block = [[b(heading)], [i(f"{head['generated']} · {head['sources']}")]]
     if digest.papers_day:
         top.append([Span("ℹ️ " + c["papers_day"].format(day=digest.papers_day.isoformat()))])
     top += [[Span(f"⚠️ {one_line(note)}")] for note in digest.notes]
     if view is not None:
         top.append([Span(c["topics"].format(topics=", ".join(view.topics)))])
     blocks = [top]
+    if digest.highlights:
+        issues: Block = [[b(c["highlights"])]]
+        for h in digest.highlights:
+            keywords = ", ".join(one_line(k) for k in h.keywords)
+            issues.append([Span(f"{h.rank}) {one_line(h.headline)}" + (f" — {keywords}" if keywords else ""))])
+        blocks.append(issues)
     index: Block = []
     for item in digest.items:
-        index.append([b(f"{item.rank}. "), link(item.paper.title, item.paper.url), Span(f" · 👍 {item.paper.upvotes}")])
-        index.append([Span(f"   {item.brief.one_liner and one_line(item.brief.one_liner)}")])
+        votes = f" · 👍 {item.paper.upvotes}" if item.paper.upvotes is not None else ""
+        index.append([b(f"{item.rank}. "), link(item.paper.title, item.paper.url), Span(votes)])
+        if item.brief.one_liner:
+            index.append([Span(f"   {one_line(item.brief.one_liner)}")])
     if not index and view is not None and view.total:
         index = [[Span(c["no_match"].format(total=view.total, topics=", ".join(view.topics)))]]
-    blocks.append(index or [[Span(c["empty"])]])
+    if index or not digest.notes:  # an empty day's notes already say why
+        blocks.append(index or [[Span(c["empty"])]])
     if digest.daily_actions:
-        actions: Block = [[b(c["actions"].format(count=len(digest.daily_actions)))]]
+        actions: Block = [[b(actions_heading(digest))]]
         actions += [[Span(f"{n}) {one_line(a)}")] for n, a in enumerate(digest.daily_actions, 1)]
         blocks.append(actions)
+    if (digest.daily_actions or digest.highlights) and (note := parts_note(digest)) is not None:
+        blocks.append([[i(note)]])
     if digest.items:
         blocks.append([[i(c["hint"])]])
     return blocks
@@ -247,38 +269,51 @@ def _paper_title(item: Item) -> Line:
 
 
 def _section_block(section: Section, item: Item, lang: Lang) -> Block:
-    block: Block = [[b(section.heading(lang))]]
     if section.key == "links":
+        block: Block = [[b(section.heading(lang))]]
         return block + [[Span("• "), link(label, url)] for label, url in item.paper.links()]
     body = section_body(section, item.brief)
+    if not body:
+        return [[b(section.heading(lang))], [i(LABELS[lang]["absent"])]]
+    block = [[b(section_heading(section, item.brief, lang))]]
     return block + (_bullets(body) if isinstance(body, list) else _paragraph_lines(body))
 
 
-def full_view_url(public_url: str | None, day: date, rank: int) -> str | None:
-    return f"{public_url.rstrip('/')}/d/{day.isoformat()}#{rank}" if public_url else None
+def full_view_url(public_url: str | None, day: date, rank: int, lang: Lang = "ko") -> str | None:
+    return permalink(public_url, day, rank, lang=lang) if public_url else None
+
+
+def meta_line(item: Item, lang: Lang) -> str:
+    """Votes and assessed levels where they exist ("" when none do)."""
+    parts = [f"{label} {value}" for label, value in meta_fields(item, lang)]
+    if parts and item.paper.upvotes is not None:
+        parts[0] = "👍 " + parts[0]
+    return " · ".join(parts)
 
 
 def paper_blocks(item: Item, lang: Lang, day: date, public_url: str | None = None) -> list[Block]:
     """The morning message of one paper: title, meta, notices, the one-liner and key points, links."""
     labels = LABELS[lang]
     paper, brief = item.paper, item.brief
-    meta = f"👍 {labels['upvotes']} {paper.upvotes} · {labels['difficulty']} {brief.difficulty} · {labels['confidence']} {brief.confidence}"
-    head: Block = [_paper_title(item), [Span(meta)]]
-    if brief.tags:
-        head.append([Span("🏷️ " + " ".join(f"#{one_line(t).replace(' ', '_')}" for t in brief.tags))])
+    head: Block = [_paper_title(item)]
+    if meta := meta_line(item, lang):
+        head.append([Span(meta)])
+    tags = [tag for tag in (hashtag(t) for t in brief.tags) if tag]
+    if tags:
+        head.append([Span("🏷️ " + " ".join(tags))])
     blocks = [head]
     notices: Block = []
-    if brief.origin == "fallback":
-        notices.append([i(labels["fallback"])])
+    if (note := fallback_note(item, lang)) is not None:
+        notices.append([i(note)])
     if item.checks.unsupported_numbers:
         notices.append([i(f"{labels['unsupported']}: {', '.join(item.checks.unsupported_numbers)}")])
     blocks.append(notices)
-    blocks += [_section_block(SECTION_BY_KEY[k], item, lang) for k in ("summary", "points")]
+    blocks += [_section_block(SECTION_BY_KEY[k], item, lang) for k in ("summary", "points") if has_section(brief, k)]
     links: Line = [Span("🔗 ")]
     for n, (label, url) in enumerate(paper.links()):
         links += [Span(" · ")] if n else []
         links.append(link(label, url))
-    full = full_view_url(public_url, day, item.rank)
+    full = full_view_url(public_url, day, item.rank, lang)
     if full:
         links += [Span(" · "), link(copy(lang, "full"), full, "b")]
     blocks.append([links])
@@ -287,5 +322,5 @@ def paper_blocks(item: Item, lang: Lang, day: date, public_url: str | None = Non
 
 def section_blocks(item: Item, key: str, lang: Lang) -> list[Block]:
     """One paper's answer to a section button: its title, then the section (or every section for "all")."""
-    sections = [*BRIEF_SECTIONS, SECTION_BY_KEY["links"]] if key == "all" else [SECTION_BY_KEY[key]]
+    sections = [*present_sections(item.brief), SECTION_BY_KEY["links"]] if key == "all" else [SECTION_BY_KEY[key]]
     return [[_paper_title(item)], *(_section_block(s, item, lang) for s in sections)]

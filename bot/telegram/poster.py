@@ -26,7 +26,7 @@ from bot.telegram.html import (
     paper_blocks,
 )
 from digest.models import Digest, Item, Lang
-from digest.sections import SECTION_BY_KEY
+from digest.sections import SECTION_BY_KEY, has_section
 from digest.store.base import Store
 from digest.text import utf16_len
 
@@ -78,6 +78,7 @@ def section_keyboard(day: date, lang: Lang, item: Item) -> InlineKeyboardMarkup:
             SECTION_BY_KEY[key].heading(lang), callback_data=SectionRequest(day, lang, item.rank, key).data()
         )
         for key in BUTTON_SECTIONS
+        if has_section(item.brief, key)  # no button that would only say the section is missing
     ]
     return InlineKeyboardMarkup([buttons[n : n + 2] for n in range(0, len(buttons), 2)])
 
