@@ -49,6 +49,7 @@ async def timed_build(settings: Settings, store: SqliteStore) -> dict[str, float
             source="huggingface",
             summarizer=BriefSummarizer(settings, store, client),
             progress=progress,
+            full_text=False,  # measured by bench/fulltext.py; here only the LLM's share of a build
         )
     finally:
         if client is not None:

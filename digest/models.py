@@ -148,6 +148,22 @@ class Brief(BaseModel):
         return out
 
 
+class Figure(BaseModel):
+    """A figure of the paper's full text: its image on arXiv (absolute http(s) URL) and caption.
+
+    A figure drawn in SVG on the page has no image_url; an Item's figures always have one (digest.figures)."""
+
+    number: str | None = None  # "1", "A.2": as the paper numbers it
+    caption: str = ""
+    image_url: str | None = None
+    anchor: str | None = None  # the id of the figure on the HTML page, for a link to it
+
+    @field_validator("caption", mode="before")
+    @classmethod
+    def _one_line(cls, value: str | None) -> str:
+        return one_line(value)
+
+
 class Checks(BaseModel):
     """What the faithfulness check found in model-written text: figures the abstracts do not contain."""
 
@@ -159,6 +175,9 @@ class Item(BaseModel):
     paper: Paper
     brief: Brief
     checks: Checks = Field(default_factory=Checks)
+    # The first figures of the paper's full text (digest.figures), and the arXiv version they came from.
+    figures: list[Figure] = Field(default_factory=list)
+    fulltext_version: int | None = None
 
 
 class Highlight(BaseModel):

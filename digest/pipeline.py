@@ -1,4 +1,4 @@
-"""build(day) -> Digest: sources -> select -> summarize -> verify -> store + archive."""
+"""build(day) -> Digest: sources -> select -> full text -> summarize -> verify -> store + archive."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 
 from digest import select
+from digest.fulltext import library as fulltext
 from digest.models import Digest, Item, Lang, Paper, SourceReport
 from digest.render import render_markdown
 from digest.settings import Settings
@@ -248,7 +249,9 @@ async def build(
     progress: Progress = _no_progress,
     now: datetime | None = None,
     client: httpx.AsyncClient | None = None,
+    full_text: bool | None = None,
 ) -> BuildResult:
+    """`full_text`: fetch the selected papers' full text (figures); None decides by source (fulltext.wanted)."""
     lang = lang or settings.lang
     if summarizer is None:  # as `digestbot build --no-llm`: cached (and golden) briefs, offline ones for the rest
         from digest.summarize.llm import BriefSummarizer
@@ -274,10 +277,13 @@ async def build(
         progress(f"nothing new for {day}; the stored digest ({len(previous.items)} papers) is kept as it was")
         markdown = render_markdown(previous, settings.timezone)
         return BuildResult(previous, markdown, write_archive(settings, previous, markdown), stored=True)
+    texts = fulltext.FullTextStep()
+    if collected.papers and fulltext.wanted(settings, source, full_text):
+        texts = await fulltext.fetch_for_papers(settings, store, collected.papers, progress)
     summary = await summarizer.summarize(collected.papers, lang, progress, previous=previous)
     progress(usage_line(summary.usage))
     items = [
-        Item(rank=rank, paper=paper, brief=result.brief, checks=result.checks)
+        Item(rank=rank, paper=paper, brief=result.brief, checks=result.checks, **texts.item_fields(paper.id))
         for rank, (paper, result) in enumerate(zip(collected.papers, summary.results, strict=True), 1)
     ]
     digest = Digest(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
+from digest import figures
 from digest.models import Digest, Item, Lang, Ranking
 from digest.sections import LABELS, SECTION_BY_KEY, fallback_note, meta_fields, present_sections, section_body
 from digest.sections import section_heading as heading_of
@@ -226,9 +227,24 @@ def render_item(item: Item, lang: Lang) -> list[str]:
         else:
             lines.append(escape_block(body))
         lines.append("")
+    lines += _figures(item, lang)
     lines.append(f"### {SECTION_BY_KEY['links'].heading(lang)}")
     lines += [f"- [{label}]({url(link)})" for label, link in paper.links()]
     return [*lines, "", "---", ""]
+
+
+def _figures(item: Item, lang: Lang) -> list[str]:
+    """The paper's first figures with their captions, from its full text; nothing without one."""
+    shown = [f for f in item.figures if f.image_url]
+    if not shown:
+        return []
+    lines = [f"### {figures.HEADING[lang]}"]
+    for position, figure in enumerate(shown, 1):
+        name = escape(figures.label(figure, lang, position))
+        lines += [f"![{name}]({url(figure.image_url or '')})", ""]
+        if figure.caption:
+            lines += [f"*{name}.* {escape(figure.caption)}", ""]
+    return lines
 
 
 def _daily_actions(digest: Digest) -> list[str]:

@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     hf_base_url: str = Field("https://huggingface.co", validation_alias=_env("DIGEST_HF_BASE_URL"))
     arxiv_base_url: str = Field("https://export.arxiv.org", validation_alias=_env("DIGEST_ARXIV_BASE_URL"))
     arxiv_min_interval_s: float = Field(3.0, ge=0, validation_alias=_env("DIGEST_ARXIV_MIN_INTERVAL"))
+    # arXiv's web pages (full text): `{base}/html/{id}v{n}`, then `{base}/pdf/{id}v{n}`; paced per process.
+    arxiv_web_base_url: str = Field("https://arxiv.org", validation_alias=_env("DIGEST_ARXIV_WEB_BASE_URL"))
+    arxiv_web_min_interval_s: float = Field(1.0, ge=0, validation_alias=_env("DIGEST_ARXIV_WEB_MIN_INTERVAL"))
     http_timeout_s: float = Field(20.0, gt=0, validation_alias=_env("DIGEST_HTTP_TIMEOUT"))
     http_retries: int = Field(4, ge=0, le=10, validation_alias=_env("DIGEST_HTTP_RETRIES"))
     http_backoff_s: float = Field(1.0, ge=0, validation_alias=_env("DIGEST_HTTP_BACKOFF"))
@@ -167,7 +170,7 @@ class Settings(BaseSettings):
             raise ValueError("must start with redis://, rediss:// or unix:// (e.g. redis://localhost:6379/0)")
         return value
 
-    @field_validator("hf_base_url", "arxiv_base_url", "slack_api_base_url", "telegram_api_base_url", "openai_base_url")
+    @field_validator("hf_base_url", "arxiv_base_url", "arxiv_web_base_url", "slack_api_base_url", "telegram_api_base_url", "openai_base_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is not None and not re.match(r"https?://[^\s/]+", value):

@@ -10,6 +10,7 @@ import pytest
 
 from digest.settings import Settings
 from digest.store.sqlite import SqliteStore
+from tests.fakes.arxiv_web import FakeArxivWeb
 from tests.fakes.base import FakeService, ServerThread
 from tests.fakes.openai import FakeOpenAI
 from tests.fakes.papers import FakeArxiv, FakeHuggingFace
@@ -30,6 +31,7 @@ for _name in (
     "TELEGRAM_BOT_TOKEN",
     "TELEGRAM_WEBHOOK_SECRET",
     "DIGEST_DATA_DIR",
+    "DIGEST_ARXIV_WEB_BASE_URL",
 ):
     os.environ.pop(_name, None)
 os.environ["DIGEST_CONFIG"] = str(DATA / "empty-settings.toml")
@@ -56,6 +58,11 @@ def fake_arxiv() -> Iterator[FakeArxiv]:
 
 
 @pytest.fixture
+def fake_arxiv_web() -> Iterator[FakeArxivWeb]:
+    yield from _served(FakeArxivWeb())
+
+
+@pytest.fixture
 def fake_slack() -> Iterator[FakeSlack]:
     yield from _served(FakeSlack())
 
@@ -67,7 +74,8 @@ def fake_openai() -> Iterator[FakeOpenAI]:
 
 @pytest.fixture
 def make_settings(tmp_path: Path) -> Callable[..., Settings]:
-    """Settings for a test: its own data dir, fast retries, no arXiv pacing unless asked; overrides by field name."""
+    """Settings for a test: its own data dir, fast retries, no arXiv pacing unless asked, every outside service at
+    a closed local port unless a fake's URL is given; overrides by field name."""
 
     def make(**overrides: Any) -> Settings:
         values: dict[str, Any] = {
@@ -78,6 +86,8 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
             "DIGEST_ARXIV_MIN_INTERVAL": 0.0,
             "DIGEST_HF_BASE_URL": "http://127.0.0.1:9",
             "DIGEST_ARXIV_BASE_URL": "http://127.0.0.1:9",
+            "DIGEST_ARXIV_WEB_BASE_URL": "http://127.0.0.1:9",
+            "DIGEST_ARXIV_WEB_MIN_INTERVAL": 0.0,
         }
         for key, value in overrides.items():
             alias = Settings.model_fields[key].validation_alias

@@ -7,7 +7,8 @@ from datetime import date, datetime, time
 
 import pytest
 
-from digest.models import Digest
+from digest.fulltext.model import FullText, NoFullText, Section, Table
+from digest.models import Digest, Figure
 from digest.store.base import SPEND_KEEP_DAYS, Store, Subscription
 from digest.store.redis import RedisStore, safe_url
 from digest.store.sqlite import SqliteStore
@@ -301,3 +302,59 @@ async def test_a_burst_beyond_the_pool_waits_for_a_connection_instead_of_failing
         assert results == [None] * 200
     finally:
         await store.close()
+
+
+def _full_text(version: int = 1, title: str = "Evolving Programmatic Skill Networks") -> FullText:
+    return FullText(
+        paper_id="2601.03509",
+        version=version,
+        source="html",
+        url=f"https://arxiv.org/html/2601.03509v{version}",
+        title=title,
+        abstract="We study continual skill acquisition.",
+        sections=[Section(number="1", heading="Introduction", anchor="S1", paragraphs=["Agents 한국어 ü.", "Two."])],
+        figures=[Figure(number="1", caption="Overview.", image_url="https://arxiv.org/html/2601.03509v1/x1.png")],
+        tables=[Table(number="1", caption="Tasks.", text="a | b")],
+    )
+
+
+async def test_a_full_text_is_kept_per_paper_and_version(store):
+    assert await store.get_fulltext("2601.03509", 1) is None
+    text = _full_text()
+    await store.put_fulltext(text, 60)
+    assert await store.get_fulltext("2601.03509", 1) == text
+    assert await store.get_fulltext("2601.03509", 2) is None
+    assert await store.get_fulltext("2601.03510", 1) is None
+    await store.put_fulltext(_full_text(version=2, title="Retitled"), 60)
+    assert (await store.get_fulltext("2601.03509", 1)) == text
+    assert (await store.get_fulltext("2601.03509", 2)).title == "Retitled"  # type: ignore[union-attr]
+    replaced = text.model_copy(update={"title": "Parsed again"})
+    await store.put_fulltext(replaced, 60)
+    assert await store.get_fulltext("2601.03509", 1) == replaced
+
+
+async def test_no_full_text_is_remembered_until_it_expires(store):
+    missing = NoFullText(paper_id="2601.03986", version=1, reason="no HTML rendering (HTTP 404); no PDF (HTTP 404)")
+    await store.put_fulltext(missing, 60)
+    assert await store.get_fulltext("2601.03986", 1) == missing
+    await store.put_fulltext(missing, 0.05)
+    await asyncio.sleep(0.15)
+    assert await store.get_fulltext("2601.03986", 1) is None
+
+
+async def test_a_full_text_is_stored_compressed_and_a_damaged_body_is_a_miss(store):
+    text = _full_text().model_copy(
+        update={"sections": [Section(heading="Long", paragraphs=["The same sentence again. " * 400] * 20)]}
+    )
+    await store.put_fulltext(text, 60)
+    if isinstance(store, SqliteStore):
+        row = await store._one("SELECT length(body) FROM fulltexts WHERE paper_id = ?", ("2601.03509",))
+        stored = int(row[0])  # type: ignore[index, arg-type]
+        async with store._write() as db:
+            await db.execute("UPDATE fulltexts SET body = ? WHERE paper_id = ?", (b"\x00damaged", "2601.03509"))
+    else:
+        key = store._k("fulltext", "2601.03509", "v1")
+        stored = await store._r.strlen(key)
+        await store._r.set(key, "damaged!")
+    assert stored < len(text.model_dump_json()) / 20
+    assert await store.get_fulltext("2601.03509", 1) is None

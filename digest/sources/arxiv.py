@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
-import time
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -38,22 +36,8 @@ CODE_HOSTS = ("github.com", "gitlab.com", "bitbucket.org", "codeberg.org")
 _ID = re.compile(r"arxiv\.org/abs/(?P<id>[^\s/]+?/?\d{4,}\.?\d*)(?:v(?P<version>\d+))?$")
 
 
-class _Pacer:
-    """arXiv asks for at most one request every 3 seconds from one client; shared by every caller here."""
-
-    def __init__(self) -> None:
-        self._lock = asyncio.Lock()
-        self._last = float("-inf")
-
-    async def wait(self, interval_s: float) -> None:
-        async with self._lock:
-            pause = self._last + interval_s - time.monotonic()
-            if pause > 0:
-                await asyncio.sleep(pause)
-            self._last = time.monotonic()
-
-
-_pacer = _Pacer()
+# arXiv asks for at most one API request every 3 seconds from one client; shared by every caller here.
+_pacer = _http.Pacer()
 
 
 def search_query(day: date) -> str:

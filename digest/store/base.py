@@ -10,6 +10,7 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, Field
 
+from digest.fulltext.model import Entry as FullTextEntry
 from digest.models import Brief, Digest, Lang
 
 Platform = Literal["slack", "telegram"]
@@ -54,7 +55,18 @@ class Delivery(BaseModel):
     took_over: str | None = None  # the owner whose expired claim this claim replaced: it died mid-post
 
 
-class Store(Protocol):
+class FullTextStore(Protocol):
+    """Parsed full texts (digest.fulltext), one per (paper id, version), stored compressed with a time to live."""
+
+    async def get_fulltext(self, paper_id: str, version: int) -> FullTextEntry | None:
+        """The stored parse or the remembered "no full text"; None when there is none, it expired, or the stored
+        body cannot be read (corrupt, or written by another parser schema version): a miss, never an error."""
+
+    async def put_fulltext(self, entry: FullTextEntry, ttl_s: float) -> None:
+        """Store (replace) the entry of (entry.paper_id, entry.version) for `ttl_s` seconds."""
+
+
+class Store(FullTextStore, Protocol):
     # Digests and briefs
     async def save_digest(self, digest: Digest) -> None:
         """Atomically replace the digest of (digest.date, digest.lang) and update the latest date."""

@@ -9,6 +9,7 @@ Keys (all under `<prefix>:` so several deployments can share one Redis):
   dlv:<platform>:<chat>:<day>  hash of Delivery fields (+ exp_ms); dlv-day:<day> set of "<platform>:<chat>";
   dlv-chat:<platform>:<chat>   set of days (so a moved chat takes its ledger along)
   lock:<name>            string token with PX expiry;  once:<key>  NX PX marker
+  fulltext:<id>:v<n>     string, base64 of the zlib-compressed parsed full text (digest.fulltext), with a TTL
 
 A digest is written in one MULTI/EXEC, so readers see the old one or the new one. Ledger and lock changes that
 read before they write are Lua scripts (atomic on the server). Every connection error or timeout becomes
@@ -18,6 +19,8 @@ The Lua scripts build some keys from the prefix, so this targets a single Redis 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 import json
 from collections import OrderedDict
@@ -32,6 +35,8 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
+from digest.fulltext.model import Entry as FullTextEntry
+from digest.fulltext.model import pack, unpack
 from digest.models import Brief, Digest, Lang
 from digest.store.base import SPEND_KEEP_DAYS, Delivery, Platform, StoreUnavailable, Subscription
 
@@ -273,6 +278,23 @@ class RedisStore:
     @_guarded
     async def put_brief(self, key: str, brief: Brief) -> None:
         await self._r.set(self._k("brief", key), brief.model_dump_json())
+
+    # Parsed full texts. The client decodes replies as text, so the compressed body travels as base64.
+
+    @_guarded
+    async def get_fulltext(self, paper_id: str, version: int) -> FullTextEntry | None:
+        body = await self._r.get(self._k("fulltext", paper_id, f"v{version}"))
+        if not body:
+            return None
+        try:
+            return unpack(base64.b64decode(body, validate=True))
+        except (binascii.Error, ValueError):
+            return None
+
+    @_guarded
+    async def put_fulltext(self, entry: FullTextEntry, ttl_s: float) -> None:
+        body = base64.b64encode(pack(entry)).decode("ascii")
+        await self._r.set(self._k("fulltext", entry.paper_id, f"v{entry.version}"), body, px=_ms(ttl_s))
 
     # The LLM spend of each day
 

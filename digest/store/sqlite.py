@@ -18,6 +18,8 @@ from typing import Any
 
 import aiosqlite
 
+from digest.fulltext.model import Entry as FullTextEntry
+from digest.fulltext.model import pack, unpack
 from digest.models import Brief, Digest, Lang
 from digest.store.base import SPEND_KEEP_DAYS, Delivery, Platform, StoreUnavailable, Subscription
 
@@ -37,6 +39,10 @@ CREATE TABLE IF NOT EXISTS deliveries (
 );
 CREATE INDEX IF NOT EXISTS deliveries_day ON deliveries (day);
 CREATE TABLE IF NOT EXISTS locks (name TEXT PRIMARY KEY, token TEXT NOT NULL, expires REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS fulltexts (
+    paper_id TEXT NOT NULL, version INTEGER NOT NULL, body BLOB NOT NULL, expires REAL NOT NULL,
+    PRIMARY KEY (paper_id, version)
+);
 """
 
 PARSE_CACHE_SIZE = 64  # parsed digests kept in process for find_digest, checked against the stored body each read
@@ -162,6 +168,25 @@ class SqliteStore:
     async def put_brief(self, key: str, brief: Brief) -> None:
         async with self._write() as db:
             await db.execute("INSERT OR REPLACE INTO briefs (key, body) VALUES (?, ?)", (key, brief.model_dump_json()))
+
+    # Parsed full texts (zlib-compressed JSON; expiry checked on read, expired rows purged on write)
+
+    async def get_fulltext(self, paper_id: str, version: int) -> FullTextEntry | None:
+        row = await self._one(
+            "SELECT body FROM fulltexts WHERE paper_id = ? AND version = ? AND expires > ?",
+            (paper_id, version, _now().timestamp()),
+        )
+        return unpack(bytes(row[0])) if row else None  # type: ignore[arg-type]
+
+    async def put_fulltext(self, entry: FullTextEntry, ttl_s: float) -> None:
+        now = _now().timestamp()
+        body = pack(entry)
+        async with self._write() as db:
+            await db.execute("DELETE FROM fulltexts WHERE expires <= ?", (now,))
+            await db.execute(
+                "INSERT OR REPLACE INTO fulltexts (paper_id, version, body, expires) VALUES (?, ?, ?, ?)",
+                (entry.paper_id, entry.version, body, now + ttl_s),
+            )
 
     # The LLM spend of each day
 
