@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import shutil
 from datetime import UTC, date, datetime
@@ -15,7 +16,8 @@ from digest.sources import sample
 from digest.store import StoreUnavailable
 from digest.store.sqlite import SqliteStore
 from digest.summarize.golden import golden_papers
-from digest.summarize.llm import BriefSummarizer, load_prompt, make_client
+from digest.summarize.llm import BriefOut, BriefSummarizer, load_prompt, make_client, strict_schema
+from digest.summarize.schema import MAX_ABSTRACT_CHARS, trim_abstract
 from tests.fakes.base import Fault
 from tests.fakes.openai import EVIL_URL, INVENTED
 
@@ -246,6 +248,7 @@ async def test_a_json_mode_server_gets_json_object_and_the_schema_in_the_prompt(
     assert requests[0]["response_format"]["type"] == "json_schema"
     assert all(r["response_format"] == {"type": "json_object"} for r in requests[1:])
     assert "JSON schema of the answer" in requests[1]["messages"][0]["content"]
+    assert '"maxLength":600' in requests[1]["messages"][0]["content"]  # the bounds strict mode cannot take
     assert len(requests) == 7  # the refused call, 5 briefs, the digest parts
 
 
@@ -418,3 +421,45 @@ def test_prompts_stay_under_6000_characters_plus_the_abstract(llm_settings):
         for paper in papers():
             size = sum(len(m["content"]) for m in prompt.messages(paper_id=paper.id, title=paper.title, abstract=""))
             assert size < 6000
+
+
+def test_the_strict_schema_bounds_lengths_the_way_strict_mode_accepts():
+    schema = strict_schema(BriefOut)
+    text = json.dumps(schema)
+    assert "maxLength" not in text and "minLength" not in text  # OpenAI's strict mode refuses them
+    assert schema["properties"]["one_liner"]["description"] == "at most 600 characters"
+    assert schema["properties"]["key_points"]["maxItems"] == 3  # array bounds are accepted
+
+
+async def test_a_model_that_ignores_max_tokens_cannot_bloat_the_report(llm_settings, fake_openai, store):
+    """A 1.5 MB answer that claims to have stopped normally: refused like invalid JSON, then the abstract."""
+    fake_openai.paper_modes["2602.07085"] = "ignore_max_tokens"
+    result = await build(llm_settings(), store)
+    item = result.digest.find("2602.07085")
+    assert item is not None and item.brief.origin == "fallback"
+    assert len([r for r in brief_requests(fake_openai) if "2602.07085" in r["messages"][1]["content"]]) == 2
+    repair = [r for r in brief_requests(fake_openai) if "2602.07085" in r["messages"][1]["content"]][1]
+    assert len(json.dumps(repair)) < 40_000  # the overlong answer is not sent back whole
+    assert len(result.markdown.encode()) < 60_000 and len(result.digest.model_dump_json()) < 100_000
+
+
+async def test_a_huge_abstract_is_trimmed_at_a_sentence_before_it_is_sent(llm_settings, fake_openai, store):
+    paper = papers()[0]
+    sentence = "This sentence pads the abstract to an absurd length. "
+    huge = paper.model_copy(update={"abstract": paper.abstract + " " + sentence * 20_000})  # about 1 MB
+    summary = await summarize(llm_settings(), store, [huge])
+    assert summary.results[0].brief.origin == "llm"
+    sent = brief_requests(fake_openai)[0]["messages"][1]["content"]
+    abstract = sent.split("<abstract>\n", 1)[1].split("\n</abstract>", 1)[0]
+    assert len(abstract) <= MAX_ABSTRACT_CHARS and abstract.endswith(".")
+    assert abstract.startswith(paper.abstract[:200])
+    assert trim_abstract("One. Two.", 6) == "One."
+
+
+async def test_a_budget_of_zero_says_so_without_dollar_amounts(llm_settings, fake_openai, store):
+    result = await build(llm_settings(daily_budget_usd=0), store)
+    assert [i.brief.origin for i in result.digest.items] == ["fallback"] * 5
+    assert result.digest.notes == [
+        "LLM 예산이 0으로 설정되어 있어(DIGEST_DAILY_BUDGET_USD) 5편은 LLM 없이 원문을 옮겼습니다."
+    ]
+    assert "$0.00)" not in result.markdown and "$-" not in result.markdown

@@ -31,6 +31,7 @@ from digest.sections import (
     SECTIONS,
     Section,
     fallback_note,
+    has_section,
     meta_fields,
     present_sections,
     section_body,
@@ -64,7 +65,7 @@ COPY: dict[Lang, dict[str, str]] = {
         "internal": "답을 만들다가 문제가 생겼습니다. 운영자에게 알렸습니다. 잠시 뒤 다시 시도해 주세요.",
         "meta": "{date} 다이제스트 {rank}번",
         "more": "다른 섹션: {others} · /sections",
-        "digest_more": "자세히: /paper 1 · /paper 1 risks · /paper 1 links",
+        "digest_more": "자세히: {commands}",
         "full": "전체 보기",
         "help_title": "paper-digest-bot 사용법",
         "help_commands": "명령",
@@ -95,7 +96,7 @@ COPY: dict[Lang, dict[str, str]] = {
         "internal": "Something went wrong while answering; the operator has been told. Try again in a moment.",
         "meta": "Digest of {date}, #{rank}",
         "more": "Other sections: {others} · /sections",
-        "digest_more": "More: /paper 1 · /paper 1 risks · /paper 1 links",
+        "digest_more": "More: {commands}",
         "full": "Full digest",
         "help_title": "How to use paper-digest-bot",
         "help_commands": "Commands",
@@ -196,9 +197,12 @@ def _item_parts(item: Item, section: Section, lang: Lang) -> list[Part]:
     return parts
 
 
-def _other_sections(rank: int, shown: Section) -> str:
-    keys = [k for k in ("risks", "actions", "dev", "links") if k != shown.key][:2]
-    return " · ".join(f"/paper {rank} {k}" for k in keys)
+def _other_sections(item: Item, shown: Section) -> str:
+    """Two other sections this brief has (never one that would only say it is missing)."""
+    keys = [
+        k for k in ("risks", "actions", "dev", "abstract", "links") if k != shown.key and has_section(item.brief, k)
+    ]
+    return " · ".join(f"/paper {item.rank} {k}" for k in keys[:2])
 
 
 def _digest_link(digest: Digest, public_url: str | None, lang: Lang) -> list[Link]:
@@ -220,7 +224,7 @@ def paper_reply(digest: Digest, item: Item, section: Section, lang: Lang, public
         title_url=item.paper.url,
         parts=[Part(paragraphs=[meta]), *parts],
         links=links + _digest_link(digest, public_url, lang),
-        footer=copy["more"].format(rank=item.rank, others=_other_sections(item.rank, section)),
+        footer=copy["more"].format(rank=item.rank, others=_other_sections(item, section)),
     )
 
 
@@ -246,7 +250,9 @@ def digest_reply(digest: Digest, lang: Lang, public_url: str | None = None) -> R
         title=digest_title(digest),
         parts=parts,
         links=_digest_link(digest, public_url, lang),
-        footer=copy["digest_more"],
+        footer=copy["digest_more"].format(
+            commands=f"/paper 1 · {_other_sections(digest.items[0], SECTION_BY_KEY['all'])}"
+        ),
     )
 
 

@@ -33,6 +33,7 @@ MAX_HEADER_TEXT = 150
 MAX_CONTEXT_ELEMENTS = 10
 MAX_BUTTON_TEXT = 75
 MAX_ALT_TEXT = 2000
+NEWLINE = "\n"
 MAX_FALLBACK_TEXT = 3000  # what notifications and the shorter form show; Slack cuts `text` at 40,000
 
 # The sections a morning-post paper offers: three as buttons, the rest in an overflow menu (2-5 options).
@@ -154,7 +155,7 @@ def reply_to_blocks(reply: Reply) -> Message:
             body.append(_bullets(part.items))
         for entry in part.entries:
             text = link(entry.url, entry.text) if entry.url else escape(one_line(entry.text))
-            body.append(f"• {text}{escape(one_line(entry.detail))}")
+            body.append(f"• {text}{escape(entry.detail.replace(NEWLINE, ' '))}")  # keeps its leading space
         lines += part.paragraphs + [f"• {i}" for i in part.items] + [f"• {e.text}{e.detail}" for e in part.entries]
         if len(body) > (1 if part.heading else 0):
             blocks += mrkdwn_sections("\n".join(body))

@@ -145,6 +145,11 @@ def _paragraph_lines(text: str) -> list[Line]:
     return [[Span(line)] for line in text.split("\n") if line.strip()]
 
 
+def _inline(text: str) -> str:
+    """Text that continues a line: kept as it is (its leading space too), on one line."""
+    return " ".join(text.split("\n"))
+
+
 def _bullets(items: list[str], marker: str = "•") -> list[Line]:
     return [[Span(f"{marker} {one_line(entry)}")] for entry in items]
 
@@ -161,7 +166,7 @@ def reply_blocks(reply: Reply) -> list[Block]:
         for paragraph in part.paragraphs:
             block += _paragraph_lines(paragraph)
         block += _bullets(part.items)
-        block += [[Span("• "), link(e.text, e.url), Span(one_line(e.detail))] for e in part.entries]
+        block += [[Span("• "), link(e.text, e.url), Span(_inline(e.detail))] for e in part.entries]
         blocks.append(block)
     if reply.links:
         line: Line = [Span("🔗 ")]

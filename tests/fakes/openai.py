@@ -205,7 +205,7 @@ class FakeOpenAI(FakeService):
             "risks": _pad(record.get("risks") or [], [r.format(name=name) for r in text["risks"]], 2, 3),
             "uncertainty": record.get("uncertainty") or text["uncertainty"].format(name=name),
             "abstract_ko": record.get("abstract_ko") or abstract,
-            "tags": _pad(record.get("tags") or [], [name.split()[0][:40], "LLM", "Research"], 3, 6),
+            "tags": _pad(record.get("tags") or [], [(name.split() or ["Paper"])[0][:40], "LLM", "Research"], 3, 6),
             "difficulty": record.get("difficulty") or "중",
             "confidence": record.get("confidence") or "중",
         }
