@@ -38,9 +38,8 @@ async def run(chats: int, data_dir: Path) -> dict[str, object]:
     with ServerThread(fake.app) as server:
         settings = Settings(
             DIGEST_DATA_DIR=data_dir,
-            TELEGRAM_BOT_TOKEN=TOKEN,
-            TELEGRAM_API_BASE_URL=server.url + "/bot",
             DIGEST_HF_BASE_URL="http://127.0.0.1:9",
+            sections={"telegram": {"bot_token": TOKEN, "api_base_url": server.url + "/bot"}},  # its settings table
         )
         store = open_store(settings)
         digest = (await pipeline.build(settings, store, date(2026, 2, 13), source="sample")).digest

@@ -11,8 +11,9 @@ Per chat:  claim (platform, chat, day) -> poster.post_digest, mark_progress afte
   a row the subscription is removed.
 - ChatMoved: move the subscription (and its ledger rows) to the new id and post there.
 - Superseded (our claim was taken over while we were paused past its expiry): stop; the new owner finishes.
-Per platform: at most `delivery_concurrency` posts in flight and `*_posts_per_s` started per second; chats that
-fail never stop the others. One summary log line per run.
+Per platform: its pacing (bot/platform: posts started per second, at most so many in flight); chats that fail
+never stop the others. One summary log line per run. What a failing chat costs (its failure count, its
+subscription, a move to its new id) is decided here and nowhere else.
 
 The crash window is one message: the one the platform accepted just before the sender died, before its
 progress was written. A sender taking over the expired claim handles it per `delivery_mode`: at-least-once
@@ -35,6 +36,7 @@ from typing import Literal
 
 from bot import metrics
 from bot.platform import ChatMoved, ChatUnreachable, DeliveryError, Poster, PostProgress, RetryLater, Superseded
+from bot.platform.seam import Pacing
 from bot.scheduler import Slot
 from digest.models import Digest, Lang
 from digest.settings import Settings
@@ -51,6 +53,7 @@ RETRY = "retry: "
 IN_DOUBT = "in-doubt: "
 MAX_MOVES = 2
 MAX_RETRY_GAP_S = 1800.0
+DEFAULT_POSTS_PER_S = 5.0  # a platform whose adapter says nothing about its pace
 
 
 def skip_reason(row: Delivery | None, now: datetime, settings: Settings) -> str | None:
@@ -128,15 +131,23 @@ class FanOut:
         owner: str,
         *,
         stop: asyncio.Event | None = None,
+        pacing: Mapping[Platform, Pacing] | None = None,
     ) -> None:
+        """`pacing`: per platform, from its adapter (bot/platform/registry); a platform missing from it gets
+        DEFAULT_PACING."""
         self.settings = settings
         self.store = store
         self.posters = posters
         self.owner = owner
         self.stop = stop or asyncio.Event()
+        if pacing is None:
+            from bot.platform import registry
+
+            pacing = {name: p.pacing() for name, p in registry.platforms(settings).items()}
+        default = Pacing(DEFAULT_POSTS_PER_S, settings.delivery_concurrency)
         self.pace: dict[Platform, PlatformPace] = {
-            "telegram": PlatformPace(settings.telegram_posts_per_s, settings.delivery_concurrency),
-            "slack": PlatformPace(settings.slack_posts_per_s, settings.delivery_concurrency),
+            name: PlatformPace(pace.posts_per_s, pace.concurrency)
+            for name, pace in {name: pacing.get(name, default) for name in posters}.items()
         }
         self._digests: dict[tuple[date, Lang], Digest | None] = {}
         self.report = FanOutReport()
@@ -195,7 +206,7 @@ class FanOut:
         if digest is None:
             return "no-digest"
         digest = for_topics(digest, slot.sub.topics)  # a chat with topics gets only the papers matching them
-        pace = self.pace[slot.sub.platform]
+        pace = self.pace[slot.sub.platform]  # every platform with a poster has one
         async with pace.slots:
             if self.stop.is_set():
                 return "stopped"

@@ -32,8 +32,10 @@ async def health(store: Store, settings: Settings) -> tuple[bool, dict[str, Any]
         await asyncio.wait_for(store.ping(), PING_TIMEOUT_S)
     except (StoreUnavailable, TimeoutError, OSError) as exc:
         return False, {"ok": False, "store": f"unavailable: {exc}"}
+    from bot.platform import registry
+
     backend = "redis" if settings.redis_url else "sqlite"
-    body: dict[str, Any] = {"ok": True, "store": f"{backend} ok"}
+    body: dict[str, Any] = {"ok": True, "store": f"{backend} ok", "platforms": sorted(registry.configured(settings))}
     try:
         latest = await store.latest_date(settings.lang)
         digest = await store.get_digest(latest, settings.lang) if latest else None

@@ -1,4 +1,4 @@
-"""The ASGI app of `digestbot serve`: /healthz, and the routes each part of the bot mounts (Slack, Telegram, web)."""
+"""The ASGI app of `digestbot serve`: /healthz, /metrics, each chat platform's routes, and the archive pages."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bot import webpages
-from bot.slack.http import slack_routes
+from bot import webpages, wiring
 from digest.settings import Settings
 from digest.store import Store
 
@@ -63,14 +62,11 @@ class Closers:
 
 
 def create_app(settings: Settings, store: Store) -> Starlette:
-    """One app for every HTTP entry point; each adapter contributes its routes here, in one place, and registers
+    """One app for every HTTP entry point; each chat platform contributes its routes (bot/wiring) and registers
     what it must close on shutdown (`closers.add`). The app owns `store` and closes it when the server stops."""
-    from bot.telegram import webhook as telegram_webhook
-
     closers = Closers(store)
     routes: list[BaseRoute] = [Route("/healthz", healthz), Route("/metrics", metrics_endpoint)]
-    routes += slack_routes(settings, store, on_shutdown=closers.add)
-    routes += telegram_webhook.routes(settings, store, on_shutdown=closers.add)
+    routes += wiring.routes(settings, store, on_shutdown=closers.add)
     app = Starlette(routes=routes, lifespan=closers.lifespan)
     app.state.settings = settings
     app.state.store = store

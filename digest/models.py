@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -11,6 +11,7 @@ from digest.text import clean, one_line
 
 Level = Literal["상", "중", "하"]  # stored as written; digest.sections.level_label localizes it
 Lang = Literal["ko", "en"]
+LANGS: tuple[Lang, ...] = get_args(Lang)  # every language a digest is written in, in the product's order
 Origin = Literal["llm", "fallback"]
 # Who wrote one section of a brief: the model in this deployment, the reference digest the golden briefs were
 # copied from (also model-written, then), or nobody: text extracted as it is from the abstract or the metadata.
@@ -48,14 +49,6 @@ class Paper(BaseModel):
     ai_keywords: list[str] = Field(default_factory=list)
     source: str = "huggingface"
 
-    @model_validator(mode="before")
-    @classmethod
-    def _no_invented_votes(cls, data: Any) -> Any:
-        # Bodies stored before votes were optional gave every arXiv paper 0 votes it never had.
-        if isinstance(data, dict) and data.get("source") == "arxiv" and data.get("upvotes") == 0:
-            data = {**data, "upvotes": None}
-        return data
-
     @field_validator("title", "organization", "ai_summary", mode="before")
     @classmethod
     def _one_line(cls, value: str | None) -> str | None:
@@ -85,7 +78,7 @@ LIST_SECTIONS = ("key_points", "actions", "risks", "tags")
 
 
 class Brief(BaseModel):
-    """The sections a reader sees for one paper (see DESIGN.md, "Sections that /paper N SECTION answers").
+    """The sections a reader sees for one paper (their headings and aliases: digest/sections.py).
 
     A section with nothing real to say is empty ("" or []) and left out by every renderer; difficulty and
     confidence are None unless something assessed them. `origin` is the brief's overall origin ("llm" when a
@@ -103,17 +96,6 @@ class Brief(BaseModel):
     confidence: Level | None = None
     origin: Origin = "llm"
     provenance: dict[str, SectionOrigin] = Field(default_factory=dict)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _upgrade(cls, data: Any) -> Any:
-        """A body stored before sections had provenance: say who wrote each section, and drop the generic lines
-        the offline brief used to fill sections with (they were never analysis)."""
-        if isinstance(data, dict) and "provenance" not in data:
-            from digest.summarize.legacy import upgrade_brief
-
-            data = upgrade_brief(data)
-        return data
 
     @field_validator("one_liner", "developer_view", "uncertainty", "abstract_ko", mode="before")
     @classmethod

@@ -1,5 +1,4 @@
-"""The Markdown report in the reference layout: per-paper sections as in the richest reference digest, the
-digest-level parts (top issues, three actions, raw index, generation time, sources) as in the arXiv one."""
+"""The Markdown report in the reference layout: per paper the richest sections, then the digest-level parts."""
 
 from __future__ import annotations
 
@@ -99,6 +98,10 @@ def title(digest: Digest) -> str:
     """ "2026-02-13 Daily Papers (Top 5)"; a day with no papers has no "Top 0"."""
     key = "title" if digest.items else "title_empty"
     return phrase(digest.lang, key, date=digest.date.isoformat(), count=len(digest.items))
+
+
+def highlights_heading(lang: Lang) -> str:
+    return phrase(lang, "highlights")
 
 
 def actions_heading(digest: Digest) -> str:

@@ -7,16 +7,17 @@ import re
 import tomllib
 from datetime import time
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
-    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
+
+from digest.models import Lang
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG_FILE = Path("config/settings.toml")
@@ -90,7 +91,7 @@ class Settings(BaseSettings):
     # Schedule and language
     timezone: str = Field("Asia/Seoul", validation_alias=_env("DIGEST_TIMEZONE"))
     post_time: time = Field(time(8, 0), validation_alias=_env("DIGEST_POST_TIME"))
-    lang: Literal["ko", "en"] = Field("ko", validation_alias=_env("DIGEST_LANG"))
+    lang: Lang = Field("ko", validation_alias=_env("DIGEST_LANG"))
     public_url: str | None = Field(None, validation_alias=_env("DIGEST_PUBLIC_URL"))
 
     # Morning delivery (bot/scheduler, bot/delivery): see README "Morning delivery"
@@ -108,33 +109,12 @@ class Settings(BaseSettings):
     delivery_retries: int = Field(3, ge=0, le=10, validation_alias=_env("DIGEST_DELIVERY_RETRIES"))
     delivery_backoff_s: float = Field(2.0, ge=0, validation_alias=_env("DIGEST_DELIVERY_BACKOFF"))
     max_chat_failures: int = Field(3, ge=1, le=100, validation_alias=_env("DIGEST_MAX_CHAT_FAILURES"))
-    # Digests started per second and at once, per platform (the adapters pace messages within one chat).
-    telegram_posts_per_s: float = Field(5.0, gt=0, validation_alias=_env("DIGEST_TELEGRAM_POSTS_PER_S"))
-    slack_posts_per_s: float = Field(10.0, gt=0, validation_alias=_env("DIGEST_SLACK_POSTS_PER_S"))
-    # `digestbot run` long-polls Telegram; Telegram allows one poller per bot (409 Conflict otherwise), so
-    # with several `run` processes (or a webhook via `serve`) turn it off on all but one.
-    telegram_polling: bool = Field(True, validation_alias=_env("DIGEST_TELEGRAM_POLLING"))
+    # Posts in flight at once per chat platform (each platform paces its starts per second itself).
     delivery_concurrency: int = Field(32, ge=1, le=256, validation_alias=_env("DIGEST_DELIVERY_CONCURRENCY"))
 
-    # Chat platforms
-    slack_bot_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_BOT_TOKEN"))
-    slack_app_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_APP_TOKEN"))
-    slack_signing_secret: SecretStr | None = Field(None, validation_alias=_env("SLACK_SIGNING_SECRET"))
-    slack_api_base_url: str = Field("https://slack.com/api/", validation_alias=_env("SLACK_API_BASE_URL"))
-    # Slack user ids (U…) allowed to subscribe channels besides workspace admins and owners; env: comma-separated.
-    slack_admins: Annotated[list[str], NoDecode] = Field(
-        default_factory=list, validation_alias=_env("DIGEST_SLACK_ADMINS")
-    )
-    telegram_bot_token: SecretStr | None = Field(None, validation_alias=_env("TELEGRAM_BOT_TOKEN"))
-    telegram_webhook_secret: SecretStr | None = Field(None, validation_alias=_env("TELEGRAM_WEBHOOK_SECRET"))
-    telegram_api_base_url: str = Field("https://api.telegram.org/bot", validation_alias=_env("TELEGRAM_API_BASE_URL"))
-
-    @field_validator("slack_admins", mode="before")
-    @classmethod
-    def _id_list(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [v.strip() for v in value.split(",") if v.strip()]
-        return value
+    # The settings file's tables that other parts own (a chat platform's table), kept as read: their owner
+    # validates them (bot/platform), so the core names none of them.
+    sections: dict[str, dict[str, Any]] = Field(default_factory=dict, exclude=True)
 
     @field_validator("build_source")
     @classmethod
@@ -170,28 +150,18 @@ class Settings(BaseSettings):
             raise ValueError("must start with redis://, rediss:// or unix:// (e.g. redis://localhost:6379/0)")
         return value
 
-    @field_validator("hf_base_url", "arxiv_base_url", "arxiv_web_base_url", "slack_api_base_url", "telegram_api_base_url", "openai_base_url")
+    @field_validator("hf_base_url", "arxiv_base_url", "arxiv_web_base_url", "openai_base_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"https?://[^\s/]+", value):
-            raise ValueError(f"{value!r} is not an http(s) URL")
-        return value
+        return http_url(value)
 
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
     def secret_values(self) -> list[str]:
-        """Every configured secret, for the log redaction filter."""
-        secrets = [
-            self.openai_api_key,
-            self.slack_bot_token,
-            self.slack_app_token,
-            self.slack_signing_secret,
-            self.telegram_bot_token,
-            self.telegram_webhook_secret,
-        ]
-        values = [s.get_secret_value() for s in secrets if s is not None]
+        """Every configured secret of the core, for the log redaction filter (the chat platforms add theirs)."""
+        values = secret_values(self)
         if self.redis_url and "@" in self.redis_url:
             values.append(self.redis_url.split("@", 1)[0].rsplit(":", 1)[-1])
         return [v for v in values if len(v) >= 6]
@@ -208,6 +178,43 @@ class Settings(BaseSettings):
         return (init_settings, env_settings, _SettingsFile(settings_cls))
 
 
+def http_url(value: str | None) -> str | None:
+    """The check every base URL setting gets: a scheme and a host (the value is not a secret, so it is echoed)."""
+    if value is not None and not re.match(r"https?://[^\s/]+", value):
+        raise ValueError(f"{value!r} is not an http(s) URL")
+    return value
+
+
+def secret_values(model: BaseModel) -> list[str]:
+    """The values of a settings model's SecretStr fields that are set, long enough to be worth redacting."""
+    values = [getattr(model, name) for name in type(model).model_fields]
+    return [v.get_secret_value() for v in values if isinstance(v, SecretStr) and len(v.get_secret_value()) >= 6]
+
+
+def env_name(model: type[BaseModel], field_name: str) -> str | None:
+    """The documented environment name of a field (its first validation alias)."""
+    info = model.model_fields.get(field_name)
+    alias = info.validation_alias if info else None
+    return alias.choices[0] if isinstance(alias, AliasChoices) else None  # type: ignore[return-value]
+
+
+def by_env_name(model: type[BaseModel], values: dict[str, Any]) -> dict[str, Any]:
+    """Settings-file keys (field names) renamed to the env names the model validates by; unknown keys stay as
+    they are, so the model's extra="forbid" names them."""
+    return {env_name(model, key) or key: value for key, value in values.items()}
+
+
+def read_settings_file() -> dict[str, Any]:
+    """The TOML settings file (DIGEST_CONFIG, else config/settings.toml) as a dict; {} when there is none."""
+    path = Path(os.environ.get("DIGEST_CONFIG") or DEFAULT_CONFIG_FILE)
+    if not path.is_file():
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read the settings file {path}: {exc}") from None
+
+
 class _SettingsFile(PydanticBaseSettingsSource):
     """The TOML settings file, keyed by field name; keys are renamed to the env alias the model validates by.
 
@@ -218,18 +225,15 @@ class _SettingsFile(PydanticBaseSettingsSource):
         return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        path = Path(os.environ.get("DIGEST_CONFIG") or DEFAULT_CONFIG_FILE)
-        if not path.is_file():
-            return {}
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"cannot read the settings file {path}: {exc}") from None
         out: dict[str, Any] = {}
-        for key, value in data.items():
-            info = Settings.model_fields.get(key)
-            alias = info.validation_alias if info else None
-            out[alias.choices[0] if isinstance(alias, AliasChoices) else key] = value  # type: ignore[index]
+        sections: dict[str, dict[str, Any]] = {}
+        for key, value in read_settings_file().items():
+            if key not in Settings.model_fields and isinstance(value, dict):
+                sections[key] = value  # a table another part owns, validated by it
+                continue
+            out[env_name(Settings, key) or key] = value
+        if sections:
+            out["sections"] = sections
         return out
 
 

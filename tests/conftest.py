@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 import pytest
 
+from bot.platform import registry
 from digest.settings import Settings
 from digest.store.sqlite import SqliteStore
 from tests.fakes.arxiv_web import FakeArxivWeb
@@ -75,7 +76,10 @@ def fake_openai() -> Iterator[FakeOpenAI]:
 @pytest.fixture
 def make_settings(tmp_path: Path) -> Callable[..., Settings]:
     """Settings for a test: its own data dir, fast retries, no arXiv pacing unless asked, every outside service at
-    a closed local port unless a fake's URL is given; overrides by field name."""
+    a closed local port unless a fake's URL is given; overrides by field name.
+
+    A chat platform's setting is named `<platform>_<field>` (slack_bot_token, telegram_posts_per_s) and goes into
+    that platform's settings-file table, as an operator's `[slack]` bot_token = … would."""
 
     def make(**overrides: Any) -> Settings:
         values: dict[str, Any] = {
@@ -89,10 +93,15 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
             "DIGEST_ARXIV_WEB_BASE_URL": "http://127.0.0.1:9",
             "DIGEST_ARXIV_WEB_MIN_INTERVAL": 0.0,
         }
+        sections: dict[str, dict[str, Any]] = {}
         for key, value in overrides.items():
+            platform, _, field = key.partition("_")
+            if key not in Settings.model_fields and platform in registry.names():
+                sections.setdefault(platform, {})[field] = value
+                continue
             alias = Settings.model_fields[key].validation_alias
             values[alias.choices[0] if alias is not None else key] = value  # type: ignore[union-attr]
-        return Settings(**values)
+        return Settings(**values, sections=sections)
 
     return make
 

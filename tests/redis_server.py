@@ -8,6 +8,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from pathlib import Path
 
 
 def free_port() -> int:
@@ -17,15 +18,19 @@ def free_port() -> int:
 
 
 class PrivateRedis:
-    """redis-server with nothing on disk; stop() and start() again on the same port to simulate an outage."""
+    """redis-server with nothing on disk; stop() and start() again on the same port to simulate an outage.
 
-    def __init__(self) -> None:
+    `dump`: an RDB file the server loads at start (a copy: the file itself is never written)."""
+
+    def __init__(self, dump: Path | None = None) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server is not installed: apt-get install redis-server, or set REDIS_URL")
         self.binary = binary
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="digest-redis-")
+        if dump is not None:
+            shutil.copyfile(dump, Path(self.dir) / "dump.rdb")
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property

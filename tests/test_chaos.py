@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.commands.texts import text
 from digest import pipeline
 from digest.settings import Settings
 from digest.store.base import Subscription
@@ -146,7 +147,7 @@ def deliveries(world: World) -> Counter[str]:
     for message in world.slack.messages:
         if message.thread_ts is None:
             counts[f"slack:{message.channel}"] += 1
-    title = f"📚 {world.day.isoformat()} Daily Papers (Top 5)"
+    title = text("ko", "post_title", date=world.day.isoformat(), count=5)
     for chat, sent in world.telegram.messages.items():
         counts[f"telegram:{chat}"] += sum(1 for m in sent if m.text.startswith(title))
     return counts
@@ -194,7 +195,7 @@ POST_SIZE = 6  # messages in one chat's morning post (the sample digest: parent/
 
 
 def report(world: World, kills: int) -> dict[str, int]:
-    """`duplicates`/`misses`: whole posts (Slack parents, Telegram headers), as the issue counts deliveries.
+    """`duplicates`/`misses`: whole posts (Slack parents, Telegram headers): a delivery is counted once per post.
     `duplicate_messages`: every message accepted more than once; `incomplete`: chats missing any message."""
     counts = deliveries(world)
     per_chat = messages(world).values()
@@ -267,7 +268,7 @@ def test_sigkill_of_the_leader_mid_fan_out_misses_nothing(
     result = report(world, kills=1)
     print(f"chaos (SIGKILL after {threshold} posts, {len(in_flight)} chats in flight):", result)
     assert result["chats"] == 200 and result["misses"] == 0 and result["incomplete"] == 0
-    # The issue's bar: at most one duplicate delivery per kill. A takeover resumes after the messages the ledger
+    # The promise: at most one duplicate delivery per kill. A takeover resumes after the messages the ledger
     # recorded, so a whole post repeats only when the kill fell between the platform accepting a chat's FIRST
     # message and its ledger write, and only a chat the killed process had in flight can get anything twice.
     assert result["duplicates"] <= result["kills"]

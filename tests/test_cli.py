@@ -220,3 +220,21 @@ def test_a_refused_llm_key_stores_the_digest_and_exits_1_with_one_line(tmp_path,
     assert stored["llm_error"] == "the LLM refused the key (HTTP 401)"
     asked = digestbot("ask", "/digest", "--lang", "en", env=env)
     assert asked.returncode == 0 and "1. The Devil Behind Moltbook" in asked.stdout
+
+
+def test_a_refused_telegram_token_is_never_printed(fake_telegram, tmp_path):  # type: ignore[no-untyped-def]
+    refused = "123456789:TEST-refused-token-for-tests-only-000000"
+    result = digestbot(
+        "telegram-webhook",
+        "https://bot.example.org/telegram/webhook",
+        env={
+            "DIGEST_DATA_DIR": str(tmp_path),
+            "TELEGRAM_BOT_TOKEN": refused,
+            "TELEGRAM_API_BASE_URL": fake_telegram.url + "/bot",
+            "TELEGRAM_WEBHOOK_SECRET": "webhook-secret-for-tests",
+        },
+    )
+    assert result.returncode == 1
+    assert "Telegram refused the webhook" in result.stderr
+    assert refused not in result.stdout + result.stderr
+    assert refused.split(":")[1] not in result.stdout + result.stderr

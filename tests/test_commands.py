@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 from datetime import date
 
 import pytest
@@ -172,3 +174,26 @@ def test_the_parser_raises_nothing_but_parse_error(text):
         parse(text)
     except ParseError as exc:
         assert exc.code
+
+
+@pytest.mark.parametrize("text", ["/paper 3 \udcff", "/subscribe \ud800", "\udfff"])
+async def test_a_lone_surrogate_gets_a_reply_every_renderer_can_send(store, text) -> None:  # type: ignore[no-untyped-def]
+    from bot.slack.blocks import reply_to_blocks
+    from bot.telegram.html import reply_to_messages
+
+    reply = await answer(text, store, today=TODAY)
+    assert reply.kind == "error"
+    for rendered in (reply_to_text(reply), json.dumps(reply_to_blocks(reply)), *reply_to_messages(reply)):
+        rendered.encode("utf-8")  # would raise on a surrogate
+
+
+def test_every_sentence_exists_in_every_language() -> None:
+    from bot.commands.texts import TEXTS
+    from digest.models import LANGS
+
+    assert set(TEXTS) == set(LANGS)
+    keys = [set(table) for table in TEXTS.values()]
+    assert all(k == keys[0] for k in keys)
+    for table in TEXTS.values():  # the same placeholders in each language
+        for key, sentence in table.items():
+            assert sorted(re.findall(r"\{(\w+)\}", sentence)) == sorted(re.findall(r"\{(\w+)\}", TEXTS["ko"][key])), key

@@ -18,14 +18,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.commands.engine import answer
+from bot.commands.engine import answer, paper_reply
 from bot.commands.plain import reply_to_text
 from bot.slack.blocks import brief_message, digest_message
-from bot.telegram.html import header_blocks, paginate, paper_blocks, section_blocks
+from bot.telegram.html import header_blocks, paginate, paper_blocks, reply_pieces
 from bot.web import create_app
 from digest import pipeline
 from digest.models import Digest, Lang, Paper
-from digest.sections import fallback_note
+from digest.sections import SECTION_BY_KEY, fallback_note
 from digest.settings import Settings
 from digest.store.sqlite import SqliteStore
 from digest.summarize.llm import BriefSummarizer, make_client
@@ -56,7 +56,8 @@ async def build_and_render(settings: Settings, day: date, lang: Lang, tmp: Path)
         telegram = [p.html for p in paginate(header_blocks(digest))]
         for item in digest.items:
             telegram += [p.html for p in paginate(paper_blocks(item, lang, day, PUBLIC_URL))]
-            telegram += [p.html for p in paginate(section_blocks(item, "all", lang))]
+            everything = paper_reply(digest, item, SECTION_BY_KEY["all"], lang, PUBLIC_URL)  # the "all" button
+            telegram += [p.html for p in reply_pieces(everything)]
         surfaces["telegram"] = "\n".join(telegram)
         slack = [digest_message(digest, PUBLIC_URL), *(brief_message(i, lang) for i in digest.items)]
         surfaces["slack"] = json.dumps(slack, ensure_ascii=False)
@@ -200,11 +201,15 @@ def test_an_offline_brief_shows_each_piece_of_text_once_labelled_in_its_own_lang
 
 
 def test_a_brief_stored_before_provenance_loses_its_filler_on_read():
-    """Bodies written by earlier versions: an offline brief, and a golden brief padded with the offline filler."""
-    from digest.models import Brief, Item
+    """Bodies written by earlier versions (schema 2): an offline brief, and a golden brief padded with the
+    offline filler, as the store reads them."""
+    from digest.models import Brief
+    from digest.store import schema
 
-    offline = Brief.model_validate(
+    offline = schema.load(
+        Brief,
         {
+            "schema_version": 2,
             "one_liner": "Direct alignment methods are widely used.",
             "key_points": ["Weighted loss methods may not help.", "It then adds practical heuristics."],
             "developer_view": "No LLM brief, so no developer's view. Read the abstract and released material.",
@@ -223,7 +228,7 @@ def test_a_brief_stored_before_provenance_loses_its_filler_on_read():
             "difficulty": "중",
             "confidence": "하",
             "origin": "fallback",
-        }
+        },
     )
     assert (offline.key_points, offline.developer_view, offline.actions, offline.risks, offline.uncertainty) == (
         [],
@@ -234,25 +239,25 @@ def test_a_brief_stored_before_provenance_loses_its_filler_on_read():
     )
     assert (offline.difficulty, offline.confidence) == (None, None)
     assert set(offline.provenance.values()) == {"extracted"}
-    golden = Brief.model_validate(
-        {
-            "one_liner": "LLM의 추론 과정을 진화 알고리즘과 결합했습니다.",
-            "key_points": ["진화적 궤적 최적화 기법을 도입했습니다."],
-            "developer_view": "LLM 요약이 없어 개발자 관점 분석은 생략했습니다. 키워드: alpha mining. 초록과 공개 자료를 "
-            "직접 확인하세요.",
-            "actions": [
-                "초록과 PDF에서 실험 설정과 보고된 수치를 확인하기",
-                "공개된 코드( 내려받아 예제를 실행해 보기",
-            ],
-            "risks": ["LLM 없이 자동 추출한 요약이라 한계와 리스크는 원문에서 직접 확인해야 합니다."],
-            "uncertainty": "LLM 없이 초록 문장을 그대로 옮긴 자동 요약입니다. 해석과 평가는 포함되지 않았습니다.",
-            "abstract_ko": "금융 시장은 노이즈가 심합니다.",
-            "tags": ["alpha mining", "quantitative finance"],
-            "difficulty": "중",
-            "confidence": "하",
-            "origin": "llm",
-        }
-    )
+    old_golden = {
+        "schema_version": 2,
+        "one_liner": "LLM의 추론 과정을 진화 알고리즘과 결합했습니다.",
+        "key_points": ["진화적 궤적 최적화 기법을 도입했습니다."],
+        "developer_view": "LLM 요약이 없어 개발자 관점 분석은 생략했습니다. 키워드: alpha mining. 초록과 공개 자료를 "
+        "직접 확인하세요.",
+        "actions": [
+            "초록과 PDF에서 실험 설정과 보고된 수치를 확인하기",
+            "공개된 코드( 내려받아 예제를 실행해 보기",
+        ],
+        "risks": ["LLM 없이 자동 추출한 요약이라 한계와 리스크는 원문에서 직접 확인해야 합니다."],
+        "uncertainty": "LLM 없이 초록 문장을 그대로 옮긴 자동 요약입니다. 해석과 평가는 포함되지 않았습니다.",
+        "abstract_ko": "금융 시장은 노이즈가 심합니다.",
+        "tags": ["alpha mining", "quantitative finance"],
+        "difficulty": "중",
+        "confidence": "하",
+        "origin": "llm",
+    }
+    golden = schema.load(Brief, old_golden)
     assert golden.provenance == {
         "one_liner": "reference",
         "abstract_ko": "reference",
@@ -266,9 +271,21 @@ def test_a_brief_stored_before_provenance_loses_its_filler_on_read():
         "",
         None,
     )
-    # An arXiv paper stored with the 0 votes it never had shows none.
-    paper = Paper.model_validate(
-        {"id": "2602.02495", "title": "T", "url": "https://arxiv.org/abs/2602.02495", "upvotes": 0, "source": "arxiv"}
-    )
-    assert paper.upvotes is None
-    assert Item(rank=1, paper=paper, brief=golden).brief.written_by("developer_view") is None
+    # A digest of that version: its briefs are upgraded the same way, and its arXiv papers lose the 0 votes they
+    # never had.
+    paper = {
+        "id": "2602.02495",
+        "title": "T",
+        "url": "https://arxiv.org/abs/2602.02495",
+        "upvotes": 0,
+        "source": "arxiv",
+    }
+    old_digest = {
+        "schema_version": 2,
+        "date": "2026-02-02",
+        "generated_at": "2026-02-03T08:00:00+09:00",
+        "items": [{"rank": 1, "paper": paper, "brief": {k: v for k, v in old_golden.items() if k != "schema_version"}}],
+    }
+    digest = schema.load(Digest, old_digest)
+    assert digest.items[0].paper.upvotes is None
+    assert digest.items[0].brief == golden

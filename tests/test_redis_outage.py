@@ -12,6 +12,7 @@ from datetime import date
 import pytest
 from redis.asyncio import Redis
 
+from bot.commands.context import Context
 from bot.commands.engine import answer
 from bot.commands.plain import reply_to_text
 from digest import pipeline
@@ -53,6 +54,9 @@ async def test_commands_and_builds_ride_out_an_outage_without_a_restart(server, 
         down = await answer("/paper 3 risks", store, today=TODAY)
         print("while down:", reply_to_text(down))
         assert down.kind == "unavailable" and "잠시 사용할 수 없습니다" in reply_to_text(down)
+        for text in ("/subscribe 07:30", "/settings", "/unsubscribe"):  # the same answer, not silence
+            chat = Context(today=TODAY, platform="telegram", chat_id="42")
+            assert await answer(text, store, chat) == down
         result = await pipeline.build(settings, store, OTHER, source="sample")
         print("build while down: stored =", result.stored, "|", result.store_error)
         assert not result.stored and result.archive_paths[1].is_file()

@@ -105,7 +105,7 @@ def test_stopping_the_server_shuts_the_telegram_application_down_and_closes_the_
 
 
 async def test_digestbot_build_counts_its_build_and_tokens(make_settings: Callable[..., Settings]) -> None:
-    from bot.cli import _build
+    from bot.cli.build import build_day
     from bot.metrics import REGISTRY
     from tests.telegram_support import DAY
 
@@ -113,7 +113,7 @@ async def test_digestbot_build_counts_its_build_and_tokens(make_settings: Callab
         return REGISTRY.get_sample_value(name, labels) or 0.0
 
     before = (value("digest_builds_total", outcome="ok"), value("digest_build_duration_seconds_count"))
-    await _build(make_settings(), DAY, "sample", None, False)
+    await build_day(make_settings(), DAY, "sample", None, False)
     after = (value("digest_builds_total", outcome="ok"), value("digest_build_duration_seconds_count"))
     assert after == (before[0] + 1, before[1] + 1)
     assert REGISTRY.get_sample_value("digest_llm_tokens_total", {"direction": "input"}) is not None

@@ -124,7 +124,7 @@ async def test_the_morning_post_shows_the_whole_digest_within_block_kits_limits(
     assert all(a["type"] == "image" and a["alt_text"] for a in accessories)
     assert "<https://digest.example/d/2026-02-13#1|전체 보기>" in json.dumps(message, ensure_ascii=False)
     english = await build_day(settings, lang="en")
-    assert "/d/2026-02-13?lang=en#1|Full page>" in json.dumps(digest_message(english, settings.public_url))
+    assert "/d/2026-02-13?lang=en#1|Full view>" in json.dumps(digest_message(english, settings.public_url))
 
 
 async def test_digest_lists_each_title_as_a_link(make_settings: Callable[..., Settings]) -> None:

@@ -48,7 +48,7 @@ async def test_morning_post_is_a_parent_and_one_brief_per_paper_in_its_thread(
     actions = [b for b in parent.blocks if b["type"] == "actions"]
     assert len(actions) == 5
     assert "https://digest.example/d/2026-02-13#3" in str(parent.blocks)
-    assert parent.text.startswith("📰 2026-02-13")  # the notification fallback
+    assert parent.text.startswith("📚 2026-02-13")  # the notification fallback
     for message in [parent, *replies]:
         assert block_kit_error(message.payload) is None
     for item, reply in zip(digest.items, replies, strict=True):

@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,10 +14,13 @@ from telegram import Update
 from telegram.error import RetryAfter
 from telegram.ext import Application
 
+from bot import scheduler
+from bot.commands import buttons
+from bot.delivery import FanOut
 from bot.platform import ChatMoved, ChatUnreachable, PostProgress, Superseded
 from bot.telegram.app import build_application, poster_of, run_polling
 from bot.telegram.html import CAPTION_LIMIT, paginate, paper_blocks
-from bot.telegram.poster import SectionRequest, TelegramPoster
+from bot.telegram.poster import TelegramPoster
 from bot.telegram.ratelimit import ChatRateLimiter, retry_after_seconds
 from digest.models import Digest
 from digest.settings import Settings
@@ -34,10 +37,13 @@ GROUP = -1001234567890
 async def bot_env(
     fake_telegram: FakeTelegram, make_settings: Callable[..., Settings]
 ) -> AsyncIterator[tuple[Application, Store, Digest, FakeTelegram]]:  # type: ignore[type-arg]
-    settings = telegram_settings(make_settings, fake_telegram, public_url="https://digest.example.org")
+    settings = telegram_settings(
+        make_settings, fake_telegram, public_url="https://digest.example.org", delivery_backoff_s=0.0
+    )
     store, digest = await stored_day(settings)
     # No per-chat spacing here (the bench measures it); the fake enforces nothing unless a test asks.
     app = build_application(settings, store, polling=False, rate_limiter=ChatRateLimiter(per_chat_interval_s=0))
+    app.bot_data["settings"] = settings
     async with app:
         yield app, store, digest, fake_telegram
     await store.close()
@@ -50,6 +56,18 @@ def fits_caption(digest: Digest, item: Any) -> bool:
 
 async def feed(app: Application, update: dict[str, Any]) -> None:  # type: ignore[type-arg]
     await app.process_update(Update.de_json(update, app.bot))
+
+
+def keys_of(message: Any) -> list[dict[str, Any]]:
+    return [b for row in message.reply_markup["inline_keyboard"] for b in row]
+
+
+async def fan_out(app: Application, store: Store, digest: Digest, *chats: int) -> Any:  # type: ignore[type-arg]
+    """The morning delivery to `chats` (subscribed in the store) through the application's poster."""
+    settings: Settings = app.bot_data["settings"]
+    subs = [s for s in await store.list_subscriptions("telegram") if int(s.chat_id) in chats]
+    slots = [scheduler.Slot(sub=sub, day=digest.date, at=datetime.now(UTC)) for sub in subs]
+    return await FanOut(settings, store, {"telegram": poster_of(app)}, "test-sender").run(slots)
 
 
 async def test_morning_post_header_then_one_message_per_paper_with_section_buttons(bot_env: Any) -> None:
@@ -66,10 +84,10 @@ async def test_morning_post_header_then_one_message_per_paper_with_section_butto
     for item, message in zip(digest.items, sent[1:], strict=True):
         assert message.text.startswith(f"{item.rank}. {item.paper.title}")
         assert f"https://digest.example.org/d/2026-02-13#{item.rank}" in json.dumps(message.entities)
-        buttons = [b for row in message.reply_markup["inline_keyboard"] for b in row]
-        keys = {SectionRequest.parse(b["callback_data"]).key for b in buttons}  # type: ignore[union-attr]
-        assert {"risks", "actions", "dev", "abstract"} <= keys
-        assert all(len(b["callback_data"].encode()) <= 64 for b in buttons)
+        pressed = [buttons.decode(b["callback_data"]) for b in keys_of(message)]
+        assert {"risks", "actions", "dev", "abstract"} <= {b.section for b in pressed if b}
+        assert all(b is not None and b.paper_id == item.paper.id and b.rank is None for b in pressed)
+        assert all(len(b["callback_data"].encode()) <= 64 for b in keys_of(message))
         # the thumbnail: a photo when the message fits in a caption, else the link preview above the text
         if item.paper.thumbnail and fits_caption(digest, item):
             assert message.photo == item.paper.thumbnail and len(message.text) <= CAPTION_LIMIT
@@ -124,19 +142,30 @@ def test_retry_after_is_read_as_int_or_timedelta() -> None:
     assert retry_after_seconds(RetryAfter(timedelta(seconds=2.5))) == 2.5
 
 
-async def test_a_blocked_bot_unsubscribes_the_chat_after_three_failed_posts(bot_env: Any, caplog: Any) -> None:
+async def test_a_blocked_bot_unsubscribes_the_chat_after_three_failed_mornings(bot_env: Any, caplog: Any) -> None:
     app, store, digest, fake = bot_env
     await store.put_subscription(Subscription(platform="telegram", chat_id=str(CHAT)))
     fake.blocked.add(CHAT)
-    poster: TelegramPoster = poster_of(app)
     caplog.set_level(logging.INFO)
-    for attempt in range(1, 4):
-        with pytest.raises(ChatUnreachable):
-            await poster.post_digest(str(CHAT), digest)
+    for morning in range(3):  # the same digest on three days: one failed morning each
+        day = digest.model_copy(update={"date": DAY + timedelta(days=morning)})
+        await store.save_digest(day)
+        report = await fan_out(app, store, day, CHAT)
+        assert report.results["unreachable"] == 1
         sub = await store.get_subscription("telegram", str(CHAT))
-        assert (sub.failures if sub else None) == (attempt if attempt < 3 else None)
-    assert [r for r in caplog.records if "unsubscribed" in r.getMessage()].__len__() == 1
+        assert (sub.failures if sub else None) == (morning + 1 if morning < 2 else None)
+    assert len([r for r in caplog.records if r.getMessage().startswith("unsubscribed")]) == 1
     assert TOKEN not in caplog.text and TOKEN.split(":")[1] not in caplog.text
+
+
+async def test_a_poster_only_reports_what_happened_the_delivery_decides(bot_env: Any) -> None:
+    app, store, digest, fake = bot_env
+    await store.put_subscription(Subscription(platform="telegram", chat_id=str(CHAT)))
+    fake.blocked.add(CHAT)
+    with pytest.raises(ChatUnreachable):
+        await poster_of(app).post_digest(str(CHAT), digest)
+    sub = await store.get_subscription("telegram", str(CHAT))
+    assert sub is not None and sub.failures == 0  # counting failures is bot/delivery's job, not the poster's
 
 
 async def test_a_migrated_group_moves_its_subscription_to_the_new_chat_id(bot_env: Any) -> None:
@@ -147,11 +176,12 @@ async def test_a_migrated_group_moves_its_subscription_to_the_new_chat_id(bot_en
     with pytest.raises(ChatMoved) as raised:
         await poster_of(app).post_digest(str(old), digest)
     assert raised.value.new_chat_id == str(new)
+    report = await fan_out(app, store, digest, old)
+    assert report.results["sent"] == 1 and report.moved == 1
     assert await store.get_subscription("telegram", str(old)) is None
     moved = await store.get_subscription("telegram", str(new))
     assert moved is not None and moved.topics == ["llm"]
-    await poster_of(app).post_digest(raised.value.new_chat_id, digest)
-    assert len(fake.sent(new)) == 6
+    assert fake.sent(new)
 
 
 async def test_paper_3_risks_is_answered_from_the_store(bot_env: Any) -> None:
@@ -177,7 +207,7 @@ async def test_a_section_button_edits_the_paper_message_and_is_always_answered(b
     await poster_of(app).post_digest(str(CHAT), digest)
     fake.bad_photos.clear()
     paper3 = fake.sent(CHAT)[3]
-    data = SectionRequest(DAY, "ko", 3, "risks").data()
+    data = next(b["callback_data"] for b in keys_of(paper3) if buttons.decode(b["callback_data"]).section == "risks")  # type: ignore[union-attr]
     await feed(app, callback_update(fake, CHAT, paper3.message_id, data))
     assert len(fake.callback_answers) == 1
     after = fake.sent(CHAT)
@@ -238,6 +268,7 @@ async def test_polling_mode_registers_commands_and_answers(
         "help",
         "paper",
         "digest",
+        "sections",
         "subscribe",
         "unsubscribe",
         "settings",
@@ -267,3 +298,14 @@ async def test_progress_after_each_message_and_a_resumed_post_sends_only_the_mis
     # One header, five papers, each once: exactly what an uninterrupted post gives.
     assert len(sent) == 6 and sum(1 for m in sent if "2026-02-13" in m.text and m.reply_markup is None) == 1
     assert [m.text.split(".")[0] for m in sent[1:]] == [str(item.rank) for item in digest.items]
+
+
+async def test_every_command_is_answered_but_one_addressed_to_another_bot_is_left_alone(bot_env: Any) -> None:
+    app, _, _, fake = bot_env
+    for text in ("/sections", "/whatever", "/paper@paper_digest_test_bot 3 risks"):
+        before = len(fake.sent(GROUP))
+        await feed(app, message_update(GROUP, text))
+        assert len(fake.sent(GROUP)) > before, text
+    before = len(fake.sent(GROUP))
+    await feed(app, message_update(GROUP, "/paper@some_other_bot 3 risks"))
+    assert len(fake.sent(GROUP)) == before

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.commands.engine import digest_reply
+from bot.commands.engine import digest_reply, paper_reply
 from bot.commands.reply import Link, Part, Reply
 from bot.telegram.html import (
     MESSAGE_LIMIT,
@@ -20,9 +20,9 @@ from bot.telegram.html import (
     paginate,
     paper_blocks,
     reply_pieces,
-    section_blocks,
 )
 from digest.models import Brief, Digest, Item, Paper
+from digest.sections import SECTION_BY_KEY
 from digest.text import utf16_len
 from tests.fakes.telegram import check_message
 
@@ -119,14 +119,14 @@ def test_any_digest_renders_to_messages_the_fake_accepts(
     accepted(paginate(header_blocks(digest)))
     accepted(paginate(paper_blocks(item, "ko", digest.date, "https://d.example")))
     for key in ("risks", "abstract", "links", "all"):
-        pieces = paginate(section_blocks(item, key, "ko"))
+        pieces = reply_pieces(paper_reply(digest, item, SECTION_BY_KEY[key], "ko"))  # what a section button shows
         accepted(pieces)
         for piece in pieces:  # no piece starts or ends inside a grapheme cluster (ZWJ, modifier, mark)
             first, last = piece.text[:1], piece.text[-1:]
             assert last != "\u200d" and first not in ("\u200d", "\ufe0f") and not unicodedata.combining(first or "a")
 
 
-# From issue 4's thin renderer, kept when the two were merged: escaping and links come from the Reply.
+# Escaping and links come from the Reply.
 def test_markup_in_text_is_escaped_and_links_come_from_the_reply() -> None:
     reply = Reply(
         title="<b>x</b> & y", parts=[Part(items=["a < b"])], links=[Link(label="PDF", url="https://a/?x=1&y=2")]

@@ -11,6 +11,8 @@ import pytest
 
 from bot import scheduler
 from bot.commands import subscribe
+from bot.commands.context import Context
+from bot.commands.engine import answer
 from bot.delivery import FanOut
 from bot.slack.blocks import digest_message, short_digest_text
 from bot.telegram.html import header_blocks, paginate
@@ -73,7 +75,7 @@ async def test_no_match_is_a_short_post_that_says_so_on_both_platforms(settings:
         none = for_topics(await sample(settings, store, lang), ["quantum"])
         assert none.items == [] and none.daily_actions == [] and none.highlights == []
         telegram = "\n".join(p.text for p in paginate(header_blocks(none)))
-        assert said in telegram and "/digest" in telegram and "/settings topics off" in telegram
+        assert said in telegram and "/digest" in telegram and "/subscribe topics off" in telegram
         slack = json.dumps(digest_message(none), ensure_ascii=False)
         assert said in slack and "/digest-subscribe topics off" in slack
         assert "Top 0" not in telegram + slack + short_digest_text(none)
@@ -84,7 +86,9 @@ async def test_a_partial_match_says_how_many_of_the_five(settings: Settings, sto
     telegram = "\n".join(p.text for p in paginate(header_blocks(mine)))
     assert "1 of the top 5 AI papers of 2026-02-13 match your topics" in telegram and "Topics: audio" in telegram
     assert "MOSS-Audio-Tokenizer" in telegram and "Composition-RL" not in telegram  # nor in the actions
-    assert "1 of the top 5 match your topics" in digest_message(mine)["blocks"][0]["text"]["text"]
+    assert (
+        "1 of the top 5 AI papers of 2026-02-13 match your topics" in digest_message(mine)["blocks"][0]["text"]["text"]
+    )
     assert "topic_filter" not in mine.model_dump_json()  # a chat's copy never leaks into stored JSON
 
 
@@ -137,34 +141,25 @@ def test_slack_topics_with_nothing_after_it_is_a_mistake() -> None:
         subscribe.parse("topics")
 
 
-async def test_slack_subscribe_stores_topics_and_status_shows_them(store: Store) -> None:
+async def test_subscribe_stores_topics_and_status_shows_them(store: Store) -> None:
+    ctx = Context(today=DAY, platform="slack", chat_id="C1", lang="en", subscribe_command="/digest-subscribe")
+
     async def say(text: str) -> str:
-        reply = await subscribe.subscribe(
-            text,
-            store,
-            platform="slack",
-            chat_id="C1",
-            lang="en",
-            default_time=time(8),
-            default_timezone="Asia/Seoul",
-            command="/digest-subscribe",
-        )
+        reply = await answer(text, store, ctx)
         return " ".join(p for part in reply.parts for p in part.paragraphs)
 
-    assert "Topics: rl, audio" in await say("topics RL, audio")
+    assert "Topics: rl, audio" in await say("/digest-subscribe topics RL, audio")
     sub = await store.get_subscription("slack", "C1")
     assert sub is not None and sub.topics == ["rl", "audio"]
-    await say("09:00")  # other settings leave the topics alone
-    assert "Topics: rl, audio" in await say("status")
-    assert "Topics: all" in await say("topics off")
+    await say("/digest-subscribe 09:00")  # other settings leave the topics alone
+    assert "Topics: rl, audio" in await say("/digest-subscribe status")
+    assert "Topics: rl, audio" in await say("/settings")
+    assert "Topics: all" in await say("/settings topics off")
     sub = await store.get_subscription("slack", "C1")
     assert sub is not None and sub.topics == [] and sub.post_time == time(9)
 
 
-def test_telegram_settings_topics_keep_phrases_and_off_clears_them() -> None:
-    from bot.telegram.handlers import apply_setting
-
-    sub = Subscription(platform="telegram", chat_id="1")
-    assert apply_setting(sub, "topics", "Reinforcement Learning, audio") is None
-    assert sub.topics == ["reinforcement learning", "audio"]
-    assert apply_setting(sub, "topics", "off") is None and sub.topics == []
+def test_settings_topics_keep_phrases_and_off_clears_them() -> None:
+    request = subscribe.parse("topics Reinforcement Learning, audio", "settings")
+    assert (request.action, request.topics) == ("change", ["reinforcement learning", "audio"])
+    assert subscribe.parse("topics off", "settings").topics == []

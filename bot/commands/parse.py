@@ -1,4 +1,6 @@
-"""Text -> Command: "/paper 3 risks", "/paper 2602.12205 링크", "/digest yesterday", "/help", "/sections".
+"""Text -> Command: "/paper 3 risks", "/paper 2602.12205 링크", "/digest yesterday", "/help", "/sections",
+"/start", and the subscription verbs ("/subscribe 08:30 en", "/settings", "/unsubscribe"), whose words
+bot.commands.subscribe reads.
 
 Never raises anything but ParseError, whose `problem` says what was wrong and `example` shows a working command.
 Words may come in any order ("/paper risks 3"); Telegram's "/paper@BotName" and a leading Slack mention are accepted.
@@ -43,7 +45,21 @@ class SectionsCommand:
     pass
 
 
-Command = PaperCommand | DigestCommand | HelpCommand | SectionsCommand
+@dataclass(frozen=True)
+class StartCommand:
+    pass
+
+
+SubscriptionVerb = Literal["subscribe", "unsubscribe", "settings"]
+
+
+@dataclass(frozen=True)
+class SubscriptionCommand:
+    verb: SubscriptionVerb
+    args: str  # the words after the command, as typed (case kept: timezones are case-sensitive)
+
+
+Command = PaperCommand | DigestCommand | HelpCommand | SectionsCommand | StartCommand | SubscriptionCommand
 
 ErrorCode = Literal[
     "empty",
@@ -72,12 +88,18 @@ class ParseError(Exception):
 _COMMANDS = {
     "paper": ("paper", "p", "논문"),
     "digest": ("digest", "d", "다이제스트", "today", "오늘"),
-    "help": ("help", "start", "도움말", "도움", "h", "?"),
+    "help": ("help", "도움말", "도움", "h", "?"),
+    "start": ("start", "시작"),
     "sections": ("sections", "section", "섹션"),
+    "subscribe": ("subscribe", "digest-subscribe", "구독"),
+    "unsubscribe": ("unsubscribe", "구독해지"),
+    "settings": ("settings", "설정"),
 }
 _COMMAND_BY_WORD = {word: name for name, words in _COMMANDS.items() for word in words}
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
+# Control characters, and lone surrogates (undecodable bytes a terminal or a client let through): no renderer
+# can encode them, so they are refused here rather than crash an adapter.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 _MENTION = re.compile(r"^(<@[^>\s]{1,40}>\s*)+")  # Slack: "<@U0123> paper 3"
 _RANK = re.compile(r"#?(\d{1,6})(번|위|st|nd|rd|th)?")
 # arXiv ids: new style 2602.12205(v2), also inside an abs/pdf/Hugging Face URL.
@@ -151,11 +173,14 @@ def parse(text: str) -> Command:
         raise ParseError("too_long", str(len(text)), "any")
     if _CONTROL.search(text):
         raise ParseError("control", "", "any")
-    text = _MENTION.sub("", text.strip()).strip().lower()
+    typed = _MENTION.sub("", text.strip()).strip()
+    text = typed.lower()
     if not text:
         raise ParseError("empty", "", "any")
     tokens = text.split()
     name, slashed = _command_word(tokens[0])
+    if name in ("subscribe", "unsubscribe", "settings"):
+        return SubscriptionCommand(name, typed.split(None, 1)[1] if len(tokens) > 1 else "")  # type: ignore[arg-type]
     if name is None:
         if slashed or not (_RANK.fullmatch(tokens[0]) or _ARXIV.fullmatch(tokens[0])):
             raise ParseError("unknown_command", _short(tokens[0]), "any")
@@ -164,6 +189,8 @@ def parse(text: str) -> Command:
         args = tokens[1:]
     if name == "help":
         return HelpCommand()
+    if name == "start":
+        return StartCommand()
     if name == "sections":
         return SectionsCommand()
     if name == "digest":

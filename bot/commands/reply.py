@@ -1,4 +1,4 @@
-"""The neutral reply every command returns; the Slack and Telegram adapters only format it."""
+"""The neutral reply every command returns; each chat adapter only formats it for its platform."""
 
 from __future__ import annotations
 
@@ -10,6 +10,13 @@ from pydantic import BaseModel, Field
 class Link(BaseModel):
     label: str
     url: str
+
+
+class Button(BaseModel):
+    """A button under the reply: its label, and the action it stands for (bot.commands.buttons.encode)."""
+
+    label: str
+    action: str
 
 
 class Entry(BaseModel):
@@ -37,6 +44,7 @@ class Reply(BaseModel):
     title_url: str | None = None
     parts: list[Part] = Field(default_factory=list)
     links: list[Link] = Field(default_factory=list)
+    buttons: list[Button] = Field(default_factory=list)
     footer: str | None = None  # e.g. a hint with a working example, or "전체 보기" permalink text
 
     @property

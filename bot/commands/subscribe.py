@@ -1,7 +1,9 @@
-"""Subscribing a chat to the morning post: parse "08:30 Asia/Seoul en" / "topics RL, audio" / "off" / "status",
-store, answer a Reply.
+"""Subscribing a chat to the morning post: one grammar and one handler for /subscribe, /settings and /unsubscribe
+(and whatever a platform calls them, e.g. Slack's /digest-subscribe).
 
-Platform-neutral: the Slack (and Telegram) adapters check who may do it, then call `subscribe`.
+Words in any order: a time (08:30), a timezone (Asia/Seoul), a language (ko|en), then optionally `topics …`
+(the rest of the text: "RL, audio", or "off" to clear). Labels may stand before a value ("time 07:30",
+"timezone Europe/Berlin", "lang en"). "off" unsubscribes; "status" (or /settings alone) shows the subscription.
 """
 
 from __future__ import annotations
@@ -12,42 +14,21 @@ from datetime import UTC, datetime, time
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.commands.context import Context
+from bot.commands.parse import SubscriptionCommand
 from bot.commands.reply import Part, Reply
-from digest.models import Lang
-from digest.store.base import Platform, Store, Subscription
+from bot.commands.texts import text
+from digest.models import LANGS, Lang
+from digest.store.base import Subscription, SubscriptionStore
 from digest.topics import parse_topics
 
-Action = Literal["subscribe", "unsubscribe", "status"]
+Action = Literal["subscribe", "change", "unsubscribe", "status"]
 
 _OFF = {"off", "stop", "unsubscribe", "cancel", "해지", "취소", "중지"}
-_STATUS = {"status", "show", "상태", "확인"}
+_STATUS = {"status", "show", "settings", "상태", "확인", "설정"}
 _TOPICS = {"topics", "topic", "주제"}
+_LABELS = {"time", "시간", "시각", "timezone", "tz", "시간대", "lang", "language", "언어"}
 _TIME = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
-
-_COPY: dict[Lang, dict[str, str]] = {
-    "ko": {
-        "example": "예: `{cmd} 08:30 Asia/Seoul ko` · 주제: `{cmd} topics RL, audio` · 해지: `{cmd} off` · 확인: `{cmd} status`",
-        "bad": "'{word}'을(를) 알 수 없습니다. 시각(HH:MM), 시간대(예: Asia/Seoul), 언어(ko|en), 또는 `topics` 뒤에 주제를 적어 주세요.",
-        "subscribed": "이 채널은 매일 {time} ({tz})에 {lang} 다이제스트를 받습니다.",
-        "topics": "주제: {topics} (Top 5 중 이 주제에 맞는 논문만 받습니다. 전체 보기: `/digest` · 해제: `{cmd} topics off`)",
-        "no_topics": "주제: 전체 (특정 주제만 받으려면 `{cmd} topics RL, audio`)",
-        "unsubscribed": "이 채널의 아침 다이제스트 구독을 해지했습니다.",
-        "not_subscribed": "이 채널은 아침 다이제스트를 구독하고 있지 않습니다.",
-        "title": "📬 아침 다이제스트 구독",
-        "refused": "채널 구독 설정은 워크스페이스 관리자나 지정된 사용자만 바꿀 수 있습니다. 관리자에게 부탁해 주세요.",
-    },
-    "en": {
-        "example": "e.g. `{cmd} 08:30 Asia/Seoul en` · topics: `{cmd} topics RL, audio` · stop: `{cmd} off` · check: `{cmd} status`",
-        "bad": "'{word}' is not understood. Give a time (HH:MM), a timezone (e.g. Asia/Seoul), a language (ko|en) and/or `topics` followed by topics.",
-        "subscribed": "This channel gets the {lang} digest every day at {time} ({tz}).",
-        "topics": "Topics: {topics} (only the top-5 papers matching them; full digest: `/digest` · clear: `{cmd} topics off`)",
-        "no_topics": "Topics: all (to get only some: `{cmd} topics RL, audio`)",
-        "unsubscribed": "This channel no longer gets the morning digest.",
-        "not_subscribed": "This channel is not subscribed to the morning digest.",
-        "title": "📬 Morning digest subscription",
-        "refused": "Only workspace admins or the configured allow-list can change a channel's subscription; please ask one.",
-    },
-}
 
 
 @dataclass(frozen=True)
@@ -65,10 +46,12 @@ class BadRequest(ValueError):
         self.word = word
 
 
-def parse(text: str) -> SubscribeRequest:
-    """Words in any order, then optionally `topics ...` (the rest of the text: "RL, audio", or "off" to clear);
-    raises BadRequest naming the first word that is none of time, timezone, lang, topics, off, status."""
-    words = text.split()
+def parse(args: str, verb: str = "subscribe") -> SubscribeRequest:
+    """The request `args` make under `verb`; raises BadRequest naming the first word that is none of time,
+    timezone, language, topics, off, status."""
+    if verb == "unsubscribe":
+        return SubscribeRequest("unsubscribe")
+    words = args.split()
     topics: list[str] | None = None
     at = next((n for n, word in enumerate(words) if word.lower() in _TOPICS), None)
     if at is not None:
@@ -76,9 +59,12 @@ def parse(text: str) -> SubscribeRequest:
             raise BadRequest(words[at])  # "topics" and nothing after it: say how, rather than clear them
         topics = parse_topics(" ".join(words[at + 1 :]))
         words = words[:at]
-    if len(words) == 1 and words[0].lower() in _OFF:
+    words = [word for word in words if word.lower() not in _LABELS]
+    if not words and topics is None and verb == "settings":
+        return SubscribeRequest("status")
+    if len(words) == 1 and topics is None and words[0].lower() in _OFF:
         return SubscribeRequest("unsubscribe")
-    if len(words) == 1 and words[0].lower() in _STATUS:
+    if len(words) == 1 and topics is None and words[0].lower() in _STATUS:
         return SubscribeRequest("status")
     post_time: time | None = None
     timezone: str | None = None
@@ -87,7 +73,7 @@ def parse(text: str) -> SubscribeRequest:
         low = word.lower()
         if m := _TIME.fullmatch(word):
             post_time = time(int(m.group(1)), int(m.group(2)))
-        elif low in ("ko", "en"):
+        elif low in LANGS:
             lang = low  # type: ignore[assignment]
         elif "/" in word or word.upper() == "UTC":
             try:
@@ -97,56 +83,58 @@ def parse(text: str) -> SubscribeRequest:
             timezone = word
         else:
             raise BadRequest(word)
-    return SubscribeRequest("subscribe", post_time, timezone, lang, topics)
+    action: Action = "change" if verb == "settings" else "subscribe"
+    return SubscribeRequest(action, post_time, timezone, lang, topics)
 
 
-def usage(lang: Lang, command: str, problem: str | None = None) -> Reply:
-    copy = _COPY[lang]
+def _commands(ctx: Context) -> dict[str, str]:
+    return {"cmd": ctx.subscribe_command, "settings": ctx.settings_command}
+
+
+def _said(lang: Lang, ctx: Context, message: str, kind: Literal["answer", "error"] = "answer") -> Reply:
     return Reply(
-        kind="error" if problem else "help",
-        title=copy["title"],
-        parts=[Part(paragraphs=[problem])] if problem else [],
-        footer=copy["example"].format(cmd=command),
+        kind=kind,
+        title=text(lang, "sub_title"),
+        parts=[Part(paragraphs=[message])],
+        footer=text(lang, "sub_example", **_commands(ctx)),
     )
 
 
-def refused(lang: Lang) -> Reply:
-    return Reply(kind="error", title=_COPY[lang]["title"], parts=[Part(paragraphs=[_COPY[lang]["refused"]])])
+def describe(sub: Subscription, ctx: Context) -> str:
+    """What the chat gets, in the subscription's language."""
+    at = (sub.post_time or ctx.default_time).strftime("%H:%M")
+    said = text(sub.lang, "sub_subscribed", time=at, tz=sub.timezone or ctx.default_timezone, lang=sub.lang)
+    if sub.topics:
+        return said + " " + text(sub.lang, "sub_topics", topics=", ".join(sub.topics), **_commands(ctx))
+    return said + " " + text(sub.lang, "sub_no_topics", **_commands(ctx))
 
 
-async def subscribe(
-    text: str,
-    store: Store,
-    *,
-    platform: Platform,
-    chat_id: str,
-    lang: Lang,
-    default_time: time,
-    default_timezone: str,
-    command: str,
-    team_id: str | None = None,
-    user_id: str | None = None,
-    may_change: bool = True,
-) -> Reply:
-    """Apply a subscribe/unsubscribe/status request for one chat and say what the chat now gets."""
-    copy = _COPY[lang]
+async def handle(cmd: SubscriptionCommand, store: SubscriptionStore, ctx: Context, lang: Lang) -> Reply:
+    """Apply the command to the chat in `ctx` and say what the chat now gets (StoreUnavailable propagates)."""
     try:
-        request = parse(text)
+        request = parse(cmd.args, cmd.verb)
     except BadRequest as exc:
-        return usage(lang, command, copy["bad"].format(word=exc.word[:40]))
-    current = await store.get_subscription(platform, chat_id)
-    if request.action != "status" and not may_change:
-        return refused(lang)
-    if request.action == "unsubscribe":
-        deleted = await store.delete_subscription(platform, chat_id)
-        return _said(lang, copy["unsubscribed"] if deleted else copy["not_subscribed"], command)
-    if request.action == "status":
+        return _said(lang, ctx, text(lang, "sub_bad", word=exc.word[:40]), "error")
+    if ctx.chat_id is None:
+        return _said(lang, ctx, text(lang, "sub_not_subscribed", **_commands(ctx)), "error")
+    current = await store.get_subscription(ctx.platform, ctx.chat_id)
+    if request.action == "status" or (request.action == "change" and current is None):
         if current is None:
-            return _said(lang, copy["not_subscribed"], command)
-        return _said(lang, _describe(current, default_time, default_timezone, command), command)
-    sub = (current or Subscription(platform=platform, chat_id=chat_id, lang=lang)).model_copy()
-    sub.team_id = team_id or sub.team_id
-    sub.created_by = sub.created_by or user_id
+            return _said(lang, ctx, text(lang, "sub_not_subscribed", **_commands(ctx)))
+        return _said(current.lang, ctx, describe(current, ctx))
+    if not await ctx.may_change():
+        return Reply(
+            kind="error",
+            title=text(lang, "sub_title"),
+            parts=[Part(paragraphs=[text(lang, "sub_refused", **_commands(ctx))])],
+        )
+    if request.action == "unsubscribe":
+        deleted = await store.delete_subscription(ctx.platform, ctx.chat_id)
+        key = "sub_unsubscribed" if deleted else "sub_not_subscribed"
+        return _said(lang, ctx, text(lang, key, **_commands(ctx)))
+    sub = (current or Subscription(platform=ctx.platform, chat_id=ctx.chat_id, lang=lang)).model_copy()
+    sub.team_id = ctx.workspace_id or sub.team_id
+    sub.created_by = sub.created_by or ctx.user_id
     sub.created_at = sub.created_at or datetime.now(UTC)
     sub.failures = 0
     if request.post_time is not None:
@@ -158,18 +146,4 @@ async def subscribe(
     if request.topics is not None:
         sub.topics = request.topics
     await store.put_subscription(sub)
-    return _said(lang, _describe(sub, default_time, default_timezone, command), command)
-
-
-def _describe(sub: Subscription, default_time: time, default_timezone: str, command: str) -> str:
-    copy = _COPY[sub.lang]
-    at = (sub.post_time or default_time).strftime("%H:%M")
-    said = copy["subscribed"].format(time=at, tz=sub.timezone or default_timezone, lang=sub.lang)
-    if sub.topics:
-        return said + " " + copy["topics"].format(topics=", ".join(sub.topics), cmd=command)
-    return said + " " + copy["no_topics"].format(cmd=command)
-
-
-def _said(lang: Lang, message: str, command: str) -> Reply:
-    copy = _COPY[lang]
-    return Reply(title=copy["title"], parts=[Part(paragraphs=[message])], footer=copy["example"].format(cmd=command))
+    return _said(sub.lang, ctx, describe(sub, ctx))

@@ -1,6 +1,7 @@
 """Build the bolt AsyncApp from Settings + Store, for both HTTP (`digestbot serve`) and Socket Mode (`run`).
 
-Listeners live in bot/slack/listeners/ (one module per kind) and are registered in one place.
+Listeners live in bot/slack/listeners/ (one module per kind) and are registered in one place; what they
+share is bot/slack/deps.py.
 """
 
 from __future__ import annotations
@@ -9,105 +10,47 @@ import asyncio
 import logging
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Any
 
 import aiohttp
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext, AsyncRespond
-from slack_bolt.context.respond.internals import _build_message
 from slack_bolt.response import BoltResponse
 from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook import WebhookResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot import metrics
-from bot.commands import engine
-from bot.commands.reply import Reply
-from bot.slack.blocks import Message, reply_to_blocks
+from bot.slack.deps import SlackDeps
+from bot.slack.listeners import register_listeners
+from bot.slack.platform import SlackSettings
 from bot.slack.poster import SlackPoster
-from digest.models import Lang
 from digest.settings import ConfigError, Settings
 from digest.store import Store, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
 EVENT_DEDUP_TTL_S = 3600.0  # Slack retries an event for a few minutes; an hour covers them all
-ANSWER_LANES = 4  # answers worked on at once: a response_url stays valid for 30 minutes, an ack only 3 s
 RESPOND_TIMEOUT_S = 30.0  # what slack_sdk's webhook client allows a response_url call when it owns the session
 
 
-@dataclass
-class SlackDeps:
-    """What the listeners need; built once per app."""
-
-    settings: Settings
-    store: Store
-    poster: SlackPoster
-    _lane: asyncio.Semaphore | None = None
-
-    def _answer_lane(self) -> asyncio.Semaphore:
-        if self._lane is None:  # made on first use, on the serving event loop
-            self._lane = asyncio.Semaphore(ANSWER_LANES)
-        return self._lane
-
-    def today(self) -> date:
-        return datetime.now(self.settings.tz).date()
-
-    async def lang_for(self, channel_id: str | None) -> Lang:
-        """The channel's subscription language, else the deployment's."""
-        if channel_id:
-            try:
-                sub = await self.store.get_subscription("slack", channel_id)
-            except StoreUnavailable:
-                sub = None
-            if sub is not None:
-                return sub.lang
-        return self.settings.lang
-
-    async def answer(self, text: str, *, lang: Lang, today: date | None = None) -> Message:
-        """The command engine's Reply as Block Kit. The engine never raises; the guard keeps a listener alive anyway.
-
-        Answers take turns (ANSWER_LANES at once): under a burst, the acks of new requests, which Slack wants
-        within 3 s, are then not queued on the event loop behind dozens of answers, which may take minutes."""
-        async with self._answer_lane():
-            try:
-                reply = await engine.answer(
-                    text, self.store, lang=lang, today=today or self.today(), public_url=self.settings.public_url
-                )
-            except Exception:
-                log.exception("slack: answering %r failed", text[:80])
-                reply = Reply(kind="unavailable", title=_UNAVAILABLE[lang], footer="/paper 3 risks")
-            metrics.command_answered("slack", reply.kind)
-            return reply_to_blocks(reply)
-
-
-_UNAVAILABLE: dict[Lang, str] = {
-    "ko": "지금은 답할 수 없습니다. 잠시 뒤 다시 시도해 주세요.",
-    "en": "Cannot answer right now; please try again in a moment.",
-}
-
-
-def web_client(settings: Settings) -> AsyncWebClient:
+def web_client(own: SlackSettings) -> AsyncWebClient:
     """The Web API client; every call goes to SLACK_API_BASE_URL. 429s are handled by the poster, not here."""
-    if settings.slack_bot_token is None:
+    if own.bot_token is None:
         raise ConfigError(
             "SLACK_BOT_TOKEN is not set; create the Slack app from config/slack_manifest.yml (README, Slack)"
         )
     return AsyncWebClient(
-        token=settings.slack_bot_token.get_secret_value(),
-        base_url=settings.slack_api_base_url,
+        token=own.bot_token.get_secret_value(),
+        base_url=own.api_base_url,
         retry_handlers=[AsyncConnectionErrorRetryHandler(max_retry_count=2)],
     )
 
 
 def build_app(settings: Settings, store: Store, *, socket_mode: bool = False) -> AsyncApp:
     """HTTP mode needs SLACK_SIGNING_SECRET (every request is verified); Socket Mode needs SLACK_APP_TOKEN."""
-    from bot.slack.listeners import register_listeners
-
-    client = web_client(settings)
-    secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+    own = SlackSettings.of(settings, "slack")
+    client = web_client(own)
+    secret = own.signing_secret.get_secret_value() if own.signing_secret else ""
     if not socket_mode and not secret:
         raise ConfigError("SLACK_SIGNING_SECRET is not set; HTTP mode cannot verify Slack's requests without it")
     app = AsyncApp(
@@ -119,7 +62,7 @@ def build_app(settings: Settings, store: Store, *, socket_mode: bool = False) ->
         process_before_response=False,
         logger=logging.getLogger("bot.slack.bolt"),
     )
-    deps = SlackDeps(settings, store, SlackPoster(client, public_url=settings.public_url))
+    deps = SlackDeps(settings, own, store, SlackPoster(client, public_url=settings.public_url))
     session = _SESSIONS[app] = SharedSession()
     app.use(_respond_over(session))
     app.use(_drop_retried_events(store))
@@ -161,7 +104,8 @@ _SESSIONS: weakref.WeakKeyDictionary[AsyncApp, SharedSession] = weakref.WeakKeyD
 
 
 class SharedSessionRespond(AsyncRespond):
-    """bolt's respond(), the same message built the same way, posted over the app's shared session."""
+    """bolt's respond(): the same message, posted over the app's shared session with slack_sdk's public
+    webhook client."""
 
     def __init__(self, context: AsyncBoltContext, session: SharedSession) -> None:
         super().__init__(response_url=context.response_url, proxy=context.client.proxy, ssl=context.client.ssl)
@@ -183,20 +127,21 @@ class SharedSessionRespond(AsyncRespond):
         if self.response_url is None:
             raise ValueError("respond is unsupported here as there is no response_url")
         if isinstance(text, dict):
-            message = _build_message(**text)
+            message = dict(text)
         else:
-            message = _build_message(
-                text=text,
-                blocks=blocks,
-                attachments=attachments,
-                response_type=response_type,
-                replace_original=replace_original,
-                delete_original=delete_original,
-                unfurl_links=unfurl_links,
-                unfurl_media=unfurl_media,
-                thread_ts=thread_ts,
-                metadata=metadata,
-            )
+            fields = {
+                "text": text,
+                "blocks": blocks,
+                "attachments": attachments,
+                "response_type": response_type,
+                "replace_original": replace_original,
+                "delete_original": delete_original,
+                "unfurl_links": unfurl_links,
+                "unfurl_media": unfurl_media,
+                "thread_ts": thread_ts,
+                "metadata": metadata,
+            }
+            message = {key: value for key, value in fields.items() if value is not None}
         client = AsyncWebhookClient(url=self.response_url, proxy=self.proxy, ssl=self.ssl, session=self.shared.get())
         return await client.send_dict(message)
 

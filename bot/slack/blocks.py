@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.commands.reply import Reply
+from bot.commands.buttons import encode
+from bot.commands.reply import Button, Reply
+from bot.commands.texts import text as t
+from bot.slack.platform import Slack
 from digest.links import permalink
 from digest.models import Digest, Item, Lang
-from digest.render import header_phrases, parts_note, title
+from digest.render import header_phrases, highlights_heading, parts_note
 from digest.sections import (
     LABELS,
     SECTION_BY_KEY,
@@ -32,6 +35,7 @@ MAX_SECTION_TEXT = 3000
 MAX_HEADER_TEXT = 150
 MAX_CONTEXT_ELEMENTS = 10
 MAX_BUTTON_TEXT = 75
+MAX_ACTION_ELEMENTS = 25
 MAX_ALT_TEXT = 2000
 NEWLINE = "\n"
 MAX_FALLBACK_TEXT = 3000  # what notifications and the shorter form show; Slack cuts `text` at 40,000
@@ -39,34 +43,7 @@ MAX_FALLBACK_TEXT = 3000  # what notifications and the shorter form show; Slack 
 # The sections a morning-post paper offers: three as buttons, the rest in an overflow menu (2-5 options).
 BUTTON_SECTIONS = ("risks", "actions", "dev")
 OVERFLOW_SECTIONS = ("points", "uncertainty", "abstract", "links", "tags")
-SECTION_ACTION = "paper_section"  # action_id prefix; value = "<date>|<lang>|<paper id>|<section key>"
-
-_COPY: dict[Lang, dict[str, str]] = {
-    "ko": {
-        "hint": "버튼을 누르면 답이 이 스레드에 달립니다 · 각 논문의 전체 브리프는 스레드에 있습니다 · `/paper 3 risks`",
-        "highlights": "오늘의 Top 이슈",
-        "more": "더 보기",
-        "full": "전체 보기",
-        "empty": "오늘은 소개할 논문이 없습니다.",
-        "brief": "{rank}. {title} — 전체 브리프",
-        "actions": "오늘의 실무 액션",
-        "title_topics": "📰 {date} Daily Papers: Top {total} 중 관심 주제 {count}편",
-        "topics": "🔎 주제: {topics} · 전체 보기: `/digest` · 주제 해제: `/digest-subscribe topics off`",
-        "no_match": "오늘의 논문 {total}편 중 주제({topics})에 맞는 논문이 없습니다.",
-    },
-    "en": {
-        "hint": "Buttons answer in this thread · each paper's full brief is in the thread · `/paper 3 risks`",
-        "highlights": "Top issues today",
-        "more": "More",
-        "full": "Full page",
-        "empty": "No papers to show today.",
-        "brief": "{rank}. {title} — full brief",
-        "actions": "Actions for today",
-        "title_topics": "📰 {date} Daily Papers: {count} of the top {total} match your topics",
-        "topics": "🔎 Topics: {topics} · full digest: `/digest` · clear topics: `/digest-subscribe topics off`",
-        "no_match": "None of today's {total} papers matched your topics ({topics}).",
-    },
-}
+SECTION_ACTION = "paper_section"  # action_id prefix; value: bot.commands.buttons' encoding
 
 
 def escape(text: str) -> str:
@@ -163,12 +140,29 @@ def reply_to_blocks(reply: Reply) -> Message:
             blocks += mrkdwn_sections(body[0])
     if reply.links:
         blocks += mrkdwn_sections(" · ".join(link(lk.url, lk.label) for lk in reply.links))
+    if reply.buttons:
+        blocks.append(_buttons(reply.buttons))
     if reply.footer:
         blocks.append(_context(escape(reply.footer)))
         lines.append(reply.footer)
     if not blocks:
         blocks = mrkdwn_sections("…")
     return {"text": fallback_text("\n".join(lines) or "…"), "blocks": fit(blocks)}
+
+
+def _buttons(buttons: list[Button]) -> Block:
+    return {
+        "type": "actions",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": f"{SECTION_ACTION}:{n}",
+                "text": plain(button.label, MAX_BUTTON_TEXT),
+                "value": button.action,
+            }
+            for n, button in enumerate(buttons[:MAX_ACTION_ELEMENTS])
+        ],
+    }
 
 
 # --- the morning post -------------------------------------------------------------------------------------
@@ -185,15 +179,8 @@ def _meta(item: Item, lang: Lang) -> str:
 
 
 def section_value(digest: Digest, item: Item, key: str) -> str:
-    return f"{digest.date.isoformat()}|{digest.lang}|{item.paper.id}|{key}"
-
-
-def parse_section_value(value: str) -> tuple[str, Lang, str, str] | None:
-    """(date, lang, paper id, section key) from a button/overflow value, or None when it is not ours."""
-    parts = value.split("|")
-    if len(parts) != 4 or parts[1] not in ("ko", "en") or parts[3] not in SECTION_BY_KEY:
-        return None
-    return parts[0], parts[1], parts[2], parts[3]  # type: ignore[return-value]
+    """The button's value: the paper's id, its digest's day and language, the section (never the rank)."""
+    return encode(digest.date, digest.lang, item.paper.id, key) or f"{digest.date}|{digest.lang}|{item.paper.id}|{key}"
 
 
 def _section_controls(digest: Digest, item: Item) -> Block | None:
@@ -211,14 +198,12 @@ def _section_controls(digest: Digest, item: Item) -> Block | None:
         for key in BUTTON_SECTIONS
         if has_section(item.brief, key)
     ]
-    more = [option(key) for key in OVERFLOW_SECTIONS if has_section(item.brief, key)]
+    more = [(key, option(key)) for key in OVERFLOW_SECTIONS if has_section(item.brief, key)]
     if len(more) >= 2:  # an overflow menu takes 2-5 options
-        elements.append({"type": "overflow", "action_id": f"{SECTION_ACTION}:{item.rank}:more", "options": more})
+        options = [o for _, o in more]
+        elements.append({"type": "overflow", "action_id": f"{SECTION_ACTION}:{item.rank}:more", "options": options})
     else:
-        elements += [
-            {"type": "button", "action_id": f"{SECTION_ACTION}:{item.rank}:{o['value'].rsplit('|', 1)[1]}", **o}
-            for o in more
-        ]
+        elements += [{"type": "button", "action_id": f"{SECTION_ACTION}:{item.rank}:{k}", **o} for k, o in more]
     return {"type": "actions", "block_id": f"paper-{item.rank}", "elements": elements} if elements else None
 
 
@@ -227,16 +212,12 @@ def _paper_blocks(digest: Digest, item: Item, public_url: str | None) -> list[Bl
     lang, paper = digest.lang, item.paper
     head = f"*{item.rank}. {link(paper.url, paper.title)}*"
     if public_url:
-        head += "  " + link(permalink(public_url, digest.date, item.rank, lang=lang), _COPY[lang]["full"])
+        head += "  " + link(permalink(public_url, digest.date, item.rank, lang=lang), t(lang, "full"))
     one_liner = escape(one_line(item.brief.one_liner))
-    text = truncate(f"{head}\n{one_liner}" if one_liner else head, MAX_SECTION_TEXT)
-    section: Block = _section(text)
+    section = _section(truncate(f"{head}\n{one_liner}" if one_liner else head, MAX_SECTION_TEXT))
     if paper.thumbnail and paper.thumbnail.startswith("https://") and len(paper.thumbnail) <= MAX_SECTION_TEXT:
-        section["accessory"] = {
-            "type": "image",
-            "image_url": paper.thumbnail,
-            "alt_text": truncate(one_line(paper.title), MAX_ALT_TEXT) or "thumbnail",
-        }
+        alt = truncate(one_line(paper.title), MAX_ALT_TEXT) or "thumbnail"
+        section["accessory"] = {"type": "image", "image_url": paper.thumbnail, "alt_text": alt}
     meta = _meta(item, lang)
     controls = _section_controls(digest, item)
     return [section, *([_context(meta)] if meta else []), *([controls] if controls else [])]
@@ -244,17 +225,18 @@ def _paper_blocks(digest: Digest, item: Item, public_url: str | None) -> list[Bl
 
 def _title(digest: Digest) -> str:
     """ "Top 5" (no count on a day without papers), or for a chat with topics how many of the five match."""
-    copy, view = _COPY[digest.lang], digest.topic_filter
-    if view is None:
-        return "📰 " + title(digest)
-    return copy["title_topics"].format(date=digest.date.isoformat(), count=len(digest.items), total=view.total)
+    lang, view = digest.lang, digest.topic_filter
+    if view is not None:
+        return t(lang, "post_title_topics", date=digest.date.isoformat(), count=len(digest.items), total=view.total)
+    key = "post_title" if digest.items else "post_title_empty"
+    return t(lang, key, date=digest.date.isoformat(), count=len(digest.items))
 
 
 def _highlights(digest: Digest) -> list[Block]:
     """The day's top issues: a headline and keywords per paper, as in the Markdown report."""
     if not digest.highlights:
         return []
-    lines = [f"*{escape(_COPY[digest.lang]['highlights'])}*"]
+    lines = [f"*{escape(highlights_heading(digest.lang))}*"]
     for h in digest.highlights:
         keywords = ", ".join(escape(k) for k in h.keywords)
         lines.append(f"{h.rank}) {escape(h.headline)}" + (f" — {keywords}" if keywords else ""))
@@ -264,34 +246,35 @@ def _highlights(digest: Digest) -> list[Block]:
 def digest_message(digest: Digest, public_url: str | None = None, tz_name: str | None = None) -> Message:
     """The parent message of the morning post: header, when and from what it was made, the top issues, then per
     paper its link, one-liner, thumbnail, meta and buttons, then the day's actions."""
-    copy, view = _COPY[digest.lang], digest.topic_filter
-    heading = _title(digest)
+    lang, view = digest.lang, digest.topic_filter
+    title = _title(digest)
     head = header_phrases(digest, tz_name)
     blocks: list[Block] = [
-        {"type": "header", "text": plain(heading, MAX_HEADER_TEXT)},
+        {"type": "header", "text": plain(title, MAX_HEADER_TEXT)},
         _context(escape(f"🕗 {head['generated']}"), escape(head["sources"])),
     ]
     if view is not None:
-        blocks.append(_context(copy["topics"].format(topics=escape(", ".join(view.topics)))))
+        topics = t(lang, "post_topics", topics=", ".join(view.topics), cmd=Slack.subscribe_command)
+        blocks.append(_context(escape(topics)))
     if digest.notes:
         blocks.append(_context(*(f"⚠️ {escape(n)}" for n in digest.notes)))
     if not digest.items and view is not None and view.total:
-        blocks += mrkdwn_sections(escape(copy["no_match"].format(total=view.total, topics=", ".join(view.topics))))
+        blocks += mrkdwn_sections(escape(t(lang, "post_no_match", total=view.total, topics=", ".join(view.topics))))
     elif not digest.items and not digest.notes:  # the notes already say why the day is empty
-        blocks += mrkdwn_sections(escape(copy["empty"]))
+        blocks += mrkdwn_sections(escape(t(lang, "post_empty")))
     blocks += _highlights(digest)
     for item in digest.items:
         blocks += [{"type": "divider"}, *_paper_blocks(digest, item, public_url)]
     if digest.daily_actions:
         blocks += [
             {"type": "divider"},
-            *mrkdwn_sections(f"*{escape(copy['actions'])}*\n{_bullets(digest.daily_actions)}"),
+            *mrkdwn_sections(f"*{escape(t(lang, 'post_actions_title'))}*\n{_bullets(digest.daily_actions)}"),
         ]
     if (digest.daily_actions or digest.highlights) and (note := parts_note(digest)) is not None:
         blocks.append(_context(escape(note)))
     if digest.items:
-        blocks.append(_context(escape(copy["hint"])))
-    lines = [heading] + [f"{i.rank}. {i.paper.title} — {i.brief.one_liner}".rstrip(" —") for i in digest.items]
+        blocks.append(_context(escape(t(lang, "post_hint_thread"))))
+    lines = [title] + [f"{i.rank}. {i.paper.title} — {i.brief.one_liner}".rstrip(" —") for i in digest.items]
     return {"text": fallback_text("\n".join(lines)), "blocks": fit(blocks)}
 
 
@@ -299,8 +282,8 @@ def brief_message(item: Item, lang: Lang) -> Message:
     """One paper's full brief, posted as a thread reply under the morning post."""
     paper, brief = item.paper, item.brief
     labels = LABELS[lang]
-    heading = _COPY[lang]["brief"].format(rank=item.rank, title=paper.title)
-    blocks: list[Block] = [{"type": "header", "text": plain(heading, MAX_HEADER_TEXT)}]
+    title = t(lang, "post_brief", rank=item.rank, title=paper.title)
+    blocks: list[Block] = [{"type": "header", "text": plain(title, MAX_HEADER_TEXT)}]
     if meta := _meta(item, lang):
         blocks.append(_context(meta))
     if (note := fallback_note(item, lang)) is not None:
@@ -314,16 +297,15 @@ def brief_message(item: Item, lang: Lang) -> Message:
     links = " · ".join(link(url, label) for label, url in paper.links())
     if links:
         blocks += mrkdwn_sections(f"*{escape(SECTION_BY_KEY['links'].heading(lang))}*\n{links}")
-    return {"text": fallback_text(f"{heading}\n{brief.one_liner}".strip()), "blocks": fit(blocks)}
+    return {"text": fallback_text(f"{title}\n{brief.one_liner}".strip()), "blocks": fit(blocks)}
 
 
 def short_digest_text(digest: Digest, public_url: str | None = None) -> str:
     """The shorter form when Slack refuses the blocks (msg_too_long, invalid_blocks): mrkdwn text only."""
-    copy = _COPY[digest.lang]
     lines = [f"*{escape(_title(digest))}*"]
     for item in digest.items:
         lines.append(f"{item.rank}. {link(item.paper.url, truncate(item.paper.title, 150))}")
         lines.append(f"    {escape(truncate(one_line(item.brief.one_liner), 200))}")
     if public_url:
-        lines.append(link(permalink(public_url, digest.date, lang=digest.lang), copy["full"]))
+        lines.append(link(permalink(public_url, digest.date, lang=digest.lang), t(digest.lang, "full")))
     return truncate("\n".join(lines), MAX_FALLBACK_TEXT)

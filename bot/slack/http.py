@@ -13,6 +13,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.slack.app import build_app, close_app
+from bot.slack.platform import SlackSettings
 from digest.settings import Settings
 from digest.store import Store
 
@@ -23,7 +24,8 @@ def slack_routes(
     settings: Settings, store: Store, on_shutdown: Callable[[Callable[[], Awaitable[None]]], None] | None = None
 ) -> list[BaseRoute]:
     """The route; `on_shutdown` registers what the app opens and must close when the server stops."""
-    if settings.slack_bot_token is None or settings.slack_signing_secret is None:
+    own = SlackSettings.of(settings, "slack")
+    if own.bot_token is None or own.signing_secret is None:
 
         async def not_configured(request: Request) -> Response:
             return PlainTextResponse(

@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from datetime import date
 
 from bot.commands.reply import Reply
+from bot.commands.texts import text
+from bot.telegram.platform import Telegram
 from digest.links import permalink
 from digest.models import Digest, Item, Lang
-from digest.render import actions_heading, header_phrases, parts_note, title
+from digest.render import actions_heading, header_phrases, highlights_heading, parts_note
 from digest.sections import (
     LABELS,
     SECTION_BY_KEY,
@@ -24,7 +26,6 @@ from digest.sections import (
     fallback_note,
     has_section,
     meta_fields,
-    present_sections,
     section_body,
     section_heading,
 )
@@ -34,8 +35,6 @@ MESSAGE_LIMIT = 4096  # UTF-16 code units of text after entity parsing
 CAPTION_LIMIT = 1024
 BLOCK_SEP = "\n\n"
 LINE_SEP = "\n"
-# The sections a paper message offers as buttons (summary and key points are in the message itself).
-BUTTON_SECTIONS = ("summary", "dev", "actions", "risks", "uncertainty", "abstract", "links")
 
 
 @dataclass(frozen=True)
@@ -190,35 +189,6 @@ def reply_to_messages(reply: Reply) -> list[str]:
 
 # ---- the morning digest --------------------------------------------------------------------------------
 
-_COPY: dict[Lang, dict[str, str]] = {
-    "ko": {
-        "highlights": "오늘의 Top 이슈",
-        "papers_day": "{day} 목록의 논문입니다",
-        "empty": "오늘은 선정된 논문이 없습니다.",
-        "hint": "각 논문의 버튼으로 섹션을 펼치거나 /paper 3 risks 처럼 물어보세요.",
-        "full": "전체 보기",
-        "gone": "이 다이제스트는 더 이상 저장되어 있지 않습니다. /digest 로 최신 것을 보세요.",
-        "title_topics": "📚 {date} AI 논문 Top {total} 중 관심 주제 {count}편",
-        "topics": "🔎 주제: {topics} · 전체 보기: /digest · 주제 해제: /settings topics off",
-        "no_match": "오늘의 논문 {total}편 중 주제({topics})에 맞는 논문이 없습니다.",
-    },
-    "en": {
-        "highlights": "Top issues today",
-        "papers_day": "papers listed on {day}",
-        "empty": "No papers were selected today.",
-        "hint": "Open a section with the buttons under each paper, or ask e.g. /paper 3 risks.",
-        "full": "Full view",
-        "gone": "This digest is no longer stored. Try /digest for the latest one.",
-        "title_topics": "📚 {count} of the top {total} AI papers of {date} match your topics",
-        "topics": "🔎 Topics: {topics} · full digest: /digest · clear topics: /settings topics off",
-        "no_match": "None of today's {total} papers matched your topics ({topics}).",
-    },
-}
-
-
-def copy(lang: Lang, key: str) -> str:
-    return _COPY[lang][key]
-
 
 def hashtag(tag: str) -> str | None:
     """A tag as a hashtag Telegram links whole: letters, digits and underscores only (`Self-Evolution` ->
@@ -229,21 +199,22 @@ def hashtag(tag: str) -> str | None:
 
 def header_blocks(digest: Digest, tz_name: str = "Asia/Seoul") -> list[Block]:
     """The morning post's first message: title, time and sources, notes, top issues, the papers, the actions."""
-    c = _COPY[digest.lang]
+    lang = digest.lang
     head = header_phrases(digest, tz_name)
-    heading = "📚 " + title(digest)
+    key = "post_title" if digest.items else "post_title_empty"
+    title = text(lang, key, date=digest.date.isoformat(), count=len(digest.items))
     view = digest.topic_filter
     if view is not None:
-        heading = c["title_topics"].format(date=digest.date.isoformat(), count=len(digest.items), total=view.total)
-    top: Block = [[b(heading)], [i(f"{head['generated']} · {head['sources']}")]]
+        title = text(lang, "post_title_topics", date=digest.date.isoformat(), count=len(digest.items), total=view.total)
+    top: Block = [[b(title)], [i(f"{head['generated']} · {head['sources']}")]]
     if digest.papers_day:
-        top.append([Span("ℹ️ " + c["papers_day"].format(day=digest.papers_day.isoformat()))])
+        top.append([Span("ℹ️ " + text(lang, "post_papers_day", day=digest.papers_day.isoformat()))])
     top += [[Span(f"⚠️ {one_line(note)}")] for note in digest.notes]
     if view is not None:
-        top.append([Span(c["topics"].format(topics=", ".join(view.topics)))])
+        top.append([Span(text(lang, "post_topics", topics=", ".join(view.topics), cmd=Telegram.subscribe_command))])
     blocks = [top]
     if digest.highlights:
-        issues: Block = [[b(c["highlights"])]]
+        issues: Block = [[b(highlights_heading(lang))]]
         for h in digest.highlights:
             keywords = ", ".join(one_line(k) for k in h.keywords)
             issues.append([Span(f"{h.rank}) {one_line(h.headline)}" + (f" — {keywords}" if keywords else ""))])
@@ -255,9 +226,9 @@ def header_blocks(digest: Digest, tz_name: str = "Asia/Seoul") -> list[Block]:
         if item.brief.one_liner:
             index.append([Span(f"   {one_line(item.brief.one_liner)}")])
     if not index and view is not None and view.total:
-        index = [[Span(c["no_match"].format(total=view.total, topics=", ".join(view.topics)))]]
+        index = [[Span(text(lang, "post_no_match", total=view.total, topics=", ".join(view.topics)))]]
     if index or not digest.notes:  # an empty day's notes already say why
-        blocks.append(index or [[Span(c["empty"])]])
+        blocks.append(index or [[Span(text(lang, "post_empty"))]])
     if digest.daily_actions:
         actions: Block = [[b(actions_heading(digest))]]
         actions += [[Span(f"{n}) {one_line(a)}")] for n, a in enumerate(digest.daily_actions, 1)]
@@ -265,7 +236,7 @@ def header_blocks(digest: Digest, tz_name: str = "Asia/Seoul") -> list[Block]:
     if (digest.daily_actions or digest.highlights) and (note := parts_note(digest)) is not None:
         blocks.append([[i(note)]])
     if digest.items:
-        blocks.append([[i(c["hint"])]])
+        blocks.append([[i(text(lang, "post_hint_buttons"))]])
     return blocks
 
 
@@ -278,14 +249,8 @@ def _section_block(section: Section, item: Item, lang: Lang) -> Block:
         block: Block = [[b(section.heading(lang))]]
         return block + [[Span("• "), link(label, url)] for label, url in item.paper.links()]
     body = section_body(section, item.brief)
-    if not body:
-        return [[b(section.heading(lang))], [i(LABELS[lang]["absent"])]]
     block = [[b(section_heading(section, item.brief, lang))]]
     return block + (_bullets(body) if isinstance(body, list) else _paragraph_lines(body))
-
-
-def full_view_url(public_url: str | None, day: date, rank: int, lang: Lang = "ko") -> str | None:
-    return permalink(public_url, day, rank, lang=lang) if public_url else None
 
 
 def meta_line(item: Item, lang: Lang) -> str:
@@ -318,14 +283,7 @@ def paper_blocks(item: Item, lang: Lang, day: date, public_url: str | None = Non
     for n, (label, url) in enumerate(paper.links()):
         links += [Span(" · ")] if n else []
         links.append(link(label, url))
-    full = full_view_url(public_url, day, item.rank, lang)
-    if full:
-        links += [Span(" · "), link(copy(lang, "full"), full, "b")]
+    if public_url:
+        links += [Span(" · "), link(text(lang, "full"), permalink(public_url, day, item.rank, lang=lang), "b")]
     blocks.append([links])
     return blocks
-
-
-def section_blocks(item: Item, key: str, lang: Lang) -> list[Block]:
-    """One paper's answer to a section button: its title, then the section (or every section for "all")."""
-    sections = [*present_sections(item.brief), SECTION_BY_KEY["links"]] if key == "all" else [SECTION_BY_KEY[key]]
-    return [[_paper_title(item)], *(_section_block(s, item, lang) for s in sections)]

@@ -1,7 +1,8 @@
 """Sending to Telegram: HTML pieces with a plain-text fallback, the morning post, and error mapping.
 
 TelegramPoster implements bot.platform.Poster; Telegram's exceptions never leave this module on the
-delivery path: they become RetryLater, ChatUnreachable or ChatMoved.
+delivery path: they become RetryLater, ChatUnreachable or ChatMoved, and bot/delivery decides what they
+mean for the chat's subscription.
 """
 
 from __future__ import annotations
@@ -9,31 +10,20 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from datetime import date
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message, ReplyParameters
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
 
+from bot.commands.engine import section_buttons
 from bot.platform import ChatMoved, ChatUnreachable, DeliveryError, OnProgress, PostProgress, RetryLater
-from bot.telegram.html import (
-    BUTTON_SECTIONS,
-    CAPTION_LIMIT,
-    Piece,
-    header_blocks,
-    paginate,
-    paper_blocks,
-)
-from digest.models import Digest, Item, Lang
-from digest.sections import SECTION_BY_KEY, has_section
-from digest.store.base import Store
+from bot.telegram.html import CAPTION_LIMIT, Piece, header_blocks, paginate, paper_blocks
+from digest.models import Digest, Item
 from digest.text import utf16_len
 
 log = logging.getLogger(__name__)
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
-UNSUBSCRIBE_AFTER = 3  # consecutive "blocked/kicked" failures before a chat is unsubscribed
 
 
 def chat_ref(chat_id: str | int) -> int | str:
@@ -48,39 +38,10 @@ def is_parse_error(exc: TelegramError) -> bool:
     return isinstance(exc, BadRequest) and "can't parse entities" in exc.message.lower()
 
 
-# ---- section buttons: callback data "s|2026-02-13|ko|3|risks" (well under Telegram's 64 bytes) -------------
-
-
-@dataclass(frozen=True)
-class SectionRequest:
-    day: date
-    lang: Lang
-    rank: int
-    key: str
-
-    def data(self) -> str:
-        return f"s|{self.day.isoformat()}|{self.lang}|{self.rank}|{self.key}"
-
-    @classmethod
-    def parse(cls, data: str | None) -> SectionRequest | None:
-        parts = (data or "").split("|")
-        if len(parts) != 5 or parts[0] != "s" or parts[2] not in ("ko", "en") or parts[4] not in SECTION_BY_KEY:
-            return None
-        try:
-            return cls(date.fromisoformat(parts[1]), parts[2], int(parts[3]), parts[4])  # type: ignore[arg-type]
-        except ValueError:
-            return None
-
-
-def section_keyboard(day: date, lang: Lang, item: Item) -> InlineKeyboardMarkup:
-    buttons = [
-        InlineKeyboardButton(
-            SECTION_BY_KEY[key].heading(lang), callback_data=SectionRequest(day, lang, item.rank, key).data()
-        )
-        for key in BUTTON_SECTIONS
-        if has_section(item.brief, key)  # no button that would only say the section is missing
-    ]
-    return InlineKeyboardMarkup([buttons[n : n + 2] for n in range(0, len(buttons), 2)])
+def section_keyboard(digest: Digest, item: Item) -> InlineKeyboardMarkup:
+    """The section buttons under a paper: the same buttons (bot.commands) as under the engine's paper replies."""
+    keys = [InlineKeyboardButton(b.label, callback_data=b.action) for b in section_buttons(digest, item, digest.lang)]
+    return InlineKeyboardMarkup([keys[n : n + 2] for n in range(0, len(keys), 2)])
 
 
 # ---- sending ---------------------------------------------------------------------------------------------
@@ -149,11 +110,8 @@ class TelegramPoster:
 
     platform = "telegram"
 
-    def __init__(
-        self, bot: Bot, store: Store | None = None, *, tz_name: str = "Asia/Seoul", public_url: str | None = None
-    ) -> None:
+    def __init__(self, bot: Bot, *, tz_name: str = "Asia/Seoul", public_url: str | None = None) -> None:
         self.bot = bot
-        self.store = store
         self.tz_name = tz_name
         self.public_url = public_url
 
@@ -166,12 +124,9 @@ class TelegramPoster:
         on_progress: OnProgress | None = None,
     ) -> str:
         try:
-            first = await self._post(chat_ref(chat_id), digest, resume, on_progress)
+            return await self._post(chat_ref(chat_id), digest, resume, on_progress)
         except TelegramError as exc:
-            await self._note_failure(chat_id, exc)
             raise translate(exc) from exc
-        await self._note_success(chat_id)
-        return first
 
     async def _post(
         self, chat: int | str, digest: Digest, resume: PostProgress | None, on_progress: OnProgress | None
@@ -201,7 +156,7 @@ class TelegramPoster:
 
     def paper_messages(self, chat: int | str, digest: Digest, item: Item) -> list[Callable[[], Awaitable[Message]]]:
         pieces = paginate(paper_blocks(item, digest.lang, digest.date, self.public_url))
-        keyboard = section_keyboard(digest.date, digest.lang, item)
+        keyboard = section_keyboard(digest, item)
         # A photo when the whole message fits in a caption; a photo Telegram cannot fetch (or a caption it
         # cannot parse) costs the picture, never the message.
         if item.paper.thumbnail and len(pieces) == 1 and utf16_len(pieces[0].text) <= CAPTION_LIMIT:
@@ -232,32 +187,3 @@ class TelegramPoster:
             log.info("thumbnail of paper %s not sent (%s); sending text only", item.paper.id, exc.message)
         preview = LinkPreviewOptions(url=item.paper.thumbnail, prefer_large_media=True, show_above_text=True)
         return await send_piece(self.bot, chat, piece, reply_markup=keyboard, link_preview=preview)
-
-    async def _note_failure(self, chat_id: str, exc: TelegramError) -> None:
-        """Blocked or kicked: count it on the subscription and unsubscribe after a few in a row; a group that
-        became a supergroup: move the subscription to the new id."""
-        if self.store is None:
-            return
-        if isinstance(exc, ChatMigrated):
-            await self.store.move_subscription("telegram", chat_id, str(exc.new_chat_id))
-            log.info("telegram chat %s moved to %s; subscription moved", chat_id, exc.new_chat_id)
-            return
-        if not isinstance(translate(exc), ChatUnreachable):
-            return
-        sub = await self.store.get_subscription("telegram", chat_id)
-        if sub is None:
-            return
-        sub.failures += 1
-        if sub.failures >= UNSUBSCRIBE_AFTER:
-            await self.store.delete_subscription("telegram", chat_id)
-            log.warning("telegram chat %s unsubscribed after %d failed posts: %s", chat_id, sub.failures, exc.message)
-        else:
-            await self.store.put_subscription(sub)
-
-    async def _note_success(self, chat_id: str) -> None:
-        if self.store is None:
-            return
-        sub = await self.store.get_subscription("telegram", chat_id)
-        if sub is not None and sub.failures:
-            sub.failures = 0
-            await self.store.put_subscription(sub)

@@ -15,6 +15,7 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.telegram.app import build_application, register_commands
+from bot.telegram.platform import TelegramSettings
 from digest.settings import Settings
 from digest.store.base import Store
 
@@ -27,7 +28,7 @@ class TelegramWebhook:
     def __init__(self, settings: Settings, store: Store) -> None:
         self.settings = settings
         self.store = store
-        secret = settings.telegram_webhook_secret
+        secret = TelegramSettings.of(settings, "telegram").webhook_secret
         self.secret = secret.get_secret_value().encode() if secret else None
         self._app: Application | None = None  # type: ignore[type-arg]
         self._lock = asyncio.Lock()
@@ -72,13 +73,14 @@ class TelegramWebhook:
 
 async def set_webhook(settings: Settings, store: Store, url: str) -> None:
     """Point Telegram at `url` (…/telegram/webhook) with the secret, and register the commands."""
-    if settings.telegram_webhook_secret is None:
+    secret = TelegramSettings.of(settings, "telegram").webhook_secret
+    if secret is None:
         raise ValueError("TELEGRAM_WEBHOOK_SECRET is not set; Telegram would send updates nobody can verify")
     app = build_application(settings, store, polling=False)
     async with app:
         await app.bot.set_webhook(
             url,
-            secret_token=settings.telegram_webhook_secret.get_secret_value(),
+            secret_token=secret.get_secret_value(),
             allowed_updates=["message", "callback_query"],
         )
         await register_commands(app.bot, settings.lang)
@@ -89,7 +91,7 @@ def routes(
 ) -> list[BaseRoute]:
     """The webhook route when a bot token is configured; none otherwise. `on_shutdown` registers what the
     server must close when it stops (the Application, built on the first update)."""
-    if settings.telegram_bot_token is None:
+    if TelegramSettings.of(settings, "telegram").bot_token is None:
         return []
     hook = TelegramWebhook(settings, store)
     if on_shutdown is not None:

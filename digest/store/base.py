@@ -1,19 +1,23 @@
-"""The Store protocol: one async interface, two backends (Redis, embedded SQLite).
+"""The Store: small protocols by concern, composed into one; two backends (Redis, embedded SQLite) implement it.
 
-Every backend passes the same contract tests (tests/test_store_contract.py).
+A caller that touches one concern types its store as that protocol (the brief cache: DigestStore; the full-text
+cache: FullTextStore; the LLM budget: SpendStore; the leader lock: DeliveryLedger), which says what it touches
+and lets a test stand in with a small double. Every backend passes the same contract tests (tests/test_store_contract.py).
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
 
 from digest.fulltext.model import Entry as FullTextEntry
 from digest.models import Brief, Digest, Lang
 
-Platform = Literal["slack", "telegram"]
+# A chat platform's name: a plain string here, checked against the registry of chat adapters where
+# it comes in (settings, the command line), so the core names no platform and a new one needs no change here.
+Platform = str
 DeliveryStatus = Literal["claimed", "sent", "failed"]
 SPEND_KEEP_DAYS = 3  # how long a day's LLM spend is kept (a build may run a little after its day ends)
 
@@ -32,7 +36,7 @@ class Subscription(BaseModel):
     timezone: str | None = None
     weekdays: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4, 5, 6])  # Monday = 0
     topics: list[str] = Field(default_factory=list)
-    team_id: str | None = None  # Slack workspace
+    team_id: str | None = None  # the workspace the chat belongs to, on platforms that have them
     created_by: str | None = None
     created_at: datetime | None = None
     failures: int = 0  # consecutive delivery failures that point at the chat itself (blocked, kicked, archived)
@@ -46,7 +50,7 @@ class Delivery(BaseModel):
     day: date
     status: DeliveryStatus
     owner: str | None = None
-    message_id: str | None = None  # the post's first message (Slack parent ts, Telegram header), once it is out
+    message_id: str | None = None  # the post's first message (the parent or header), once it is out
     error: str | None = None
     attempts: int = 0
     updated_at: datetime | None = None
@@ -55,6 +59,7 @@ class Delivery(BaseModel):
     took_over: str | None = None  # the owner whose expired claim this claim replaced: it died mid-post
 
 
+@runtime_checkable
 class FullTextStore(Protocol):
     """Parsed full texts (digest.fulltext), one per (paper id, version), stored compressed with a time to live."""
 
@@ -66,8 +71,10 @@ class FullTextStore(Protocol):
         """Store (replace) the entry of (entry.paper_id, entry.version) for `ttl_s` seconds."""
 
 
-class Store(FullTextStore, Protocol):
-    # Digests and briefs
+@runtime_checkable
+class DigestStore(Protocol):
+    """Digests and the brief cache."""
+
     async def save_digest(self, digest: Digest) -> None:
         """Atomically replace the digest of (digest.date, digest.lang) and update the latest date."""
 
@@ -90,7 +97,11 @@ class Store(FullTextStore, Protocol):
 
     async def put_brief(self, key: str, brief: Brief) -> None: ...
 
-    # The LLM spend of each calendar day (in DIGEST_TIMEZONE), shared by every build of that day
+
+@runtime_checkable
+class SpendStore(Protocol):
+    """The LLM spend of each calendar day (in DIGEST_TIMEZONE), shared by every build of that day."""
+
     async def add_spend(self, day: date, usd: float) -> float:
         """Atomically add `usd` (negative to give back a reservation) to the spend of `day`; returns the new total.
 
@@ -99,7 +110,11 @@ class Store(FullTextStore, Protocol):
     async def get_spend(self, day: date) -> float:
         """The spend recorded for `day`; 0 when none."""
 
-    # Subscriptions
+
+@runtime_checkable
+class SubscriptionStore(Protocol):
+    """The chats that get the morning post, on every platform."""
+
     async def put_subscription(self, sub: Subscription) -> None: ...
 
     async def get_subscription(self, platform: Platform, chat_id: str) -> Subscription | None: ...
@@ -110,9 +125,14 @@ class Store(FullTextStore, Protocol):
     async def list_subscriptions(self, platform: Platform | None = None) -> list[Subscription]: ...
 
     async def move_subscription(self, platform: Platform, old_chat_id: str, new_chat_id: str) -> bool:
-        """A chat changed id (Telegram group -> supergroup): keep its settings and its ledger under the new id."""
+        """A chat changed id (a group upgraded to a supergroup): keep its settings and its ledger under the new id."""
 
-    # The delivery ledger
+
+@runtime_checkable
+class DeliveryLedger(Protocol):
+    """Who was posted what on which day, claims while posting, and the short-lived locks and once-keys that
+    keep several processes from doing the same work twice."""
+
     async def claim_delivery(self, platform: Platform, chat_id: str, day: date, owner: str, ttl_s: float) -> bool:
         """Claim (platform, chat, day) for `owner` before sending. False when it is already sent, or claimed by
         another owner whose claim has not expired. A failed row may be claimed again (a retry).
@@ -138,7 +158,7 @@ class Store(FullTextStore, Protocol):
 
     async def list_deliveries(self, day: date) -> list[Delivery]: ...
 
-    # Short-lived locks (leader election) and once-only keys (Slack retries)
+    # Short-lived locks (leader election) and once-only keys (a platform's retried events)
     async def acquire_lock(self, name: str, token: str, ttl_s: float) -> bool: ...
 
     async def renew_lock(self, name: str, token: str, ttl_s: float) -> bool:
@@ -149,6 +169,11 @@ class Store(FullTextStore, Protocol):
 
     async def first_time(self, key: str, ttl_s: float) -> bool:
         """True the first time `key` is seen within `ttl_s` (deduplicates retried events)."""
+
+
+@runtime_checkable
+class Store(DigestStore, FullTextStore, SpendStore, SubscriptionStore, DeliveryLedger, Protocol):
+    """Everything the bot stores, in one backend."""
 
     async def ping(self) -> None:
         """Raise StoreUnavailable when the backend cannot be reached."""

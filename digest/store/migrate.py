@@ -6,9 +6,7 @@ from the SQLite file; it stays as a backup until the operator removes it.
 
 from __future__ import annotations
 
-from typing import get_args
-
-from digest.models import Lang
+from digest.models import LANGS
 from digest.store.redis import RedisStore
 from digest.store.sqlite import SqliteStore
 
@@ -16,7 +14,7 @@ from digest.store.sqlite import SqliteStore
 async def sqlite_to_redis(source: SqliteStore, target: RedisStore) -> dict[str, int]:
     """Digests (every day and language), briefs, subscriptions and the delivery ledger; returns the counts."""
     counts = {"digests": 0, "briefs": 0, "subscriptions": 0, "deliveries": 0}
-    for lang in get_args(Lang):
+    for lang in LANGS:
         for day in await source.list_dates(lang):
             digest = await source.get_digest(day, lang)
             if digest is not None:

@@ -5,7 +5,9 @@ Keys (all under `<prefix>:` so several deployments can share one Redis):
   dates:<lang>           sorted set of days (score: ordinal) with a digest in <lang>
   brief:<key>            string, Brief JSON
   spend:<day>            string, the LLM spend of that day in USD (INCRBYFLOAT), expires after SPEND_KEEP_DAYS
-  sub:<platform>:<chat>  string, Subscription JSON;  subs:<platform>  set of chat ids
+  sub:<platform>:<chat>  string, Subscription JSON;  subs:<platform>  set of chat ids;
+  sub-platforms          set of the platforms with a subscription (filled from subs:* once, for older stores)
+  layout                 the key layout's version (LAYOUT); bodies carry their own (digest.store.schema)
   dlv:<platform>:<chat>:<day>  hash of Delivery fields (+ exp_ms); dlv-day:<day> set of "<platform>:<chat>";
   dlv-chat:<platform>:<chat>   set of days (so a moved chat takes its ledger along)
   lock:<name>            string token with PX expiry;  once:<key>  NX PX marker
@@ -37,13 +39,14 @@ from redis.backoff import ExponentialBackoff
 
 from digest.fulltext.model import Entry as FullTextEntry
 from digest.fulltext.model import pack, unpack
-from digest.models import Brief, Digest, Lang
+from digest.models import LANGS, Brief, Digest, Lang
+from digest.store import schema
 from digest.store.base import SPEND_KEEP_DAYS, Delivery, Platform, StoreUnavailable, Subscription
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
-LANGS: tuple[Lang, ...] = ("ko", "en")
+LAYOUT = 2  # 2: the sub-platforms index
 PARSE_CACHE_SIZE = 64  # parsed digests kept in process, checked against the stored version on every read
 
 LATEST_SCAN = 60  # days looked back for the latest digest with papers
@@ -71,7 +74,8 @@ if v == ARGV[4] then return {day, v} end
 return {day, v, redis.call('HGET', key, 'body')}
 """.replace("LATEST_SCAN", str(LATEST_SCAN))
 
-# KEYS: row, day index, chat index.  ARGV: owner, now_ms, exp_ms, now_iso, exp_iso, platform, chat, day, member
+# KEYS: row, day index, chat index.
+# ARGV: owner, now_ms, exp_ms, now_iso, exp_iso, platform, chat, day, member, schema version
 # message_id and progress stay: the new owner resumes the post. took_over: whose expired claim this replaced.
 _CLAIM = """
 local status = redis.call('HGET', KEYS[1], 'status')
@@ -87,7 +91,7 @@ if status == 'claimed' then
 end
 redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 redis.call('HSET', KEYS[1], 'platform', ARGV[6], 'chat_id', ARGV[7], 'day', ARGV[8], 'status', 'claimed',
-  'owner', ARGV[1], 'updated_at', ARGV[4], 'expires_at', ARGV[5], 'exp_ms', ARGV[3])
+  'owner', ARGV[1], 'updated_at', ARGV[4], 'expires_at', ARGV[5], 'exp_ms', ARGV[3], 'schema_version', ARGV[10])
 if took then redis.call('HSET', KEYS[1], 'took_over', took) else redis.call('HDEL', KEYS[1], 'took_over') end
 redis.call('SADD', KEYS[2], ARGV[9])
 redis.call('SADD', KEYS[3], ARGV[8])
@@ -105,7 +109,8 @@ redis.call('HSET', KEYS[1], 'progress', ARGV[3], 'updated_at', ARGV[4], 'expires
 return 1
 """
 
-# KEYS: row, day index, chat index.  ARGV: status, owner, now_iso, platform, chat, day, member, field, value
+# KEYS: row, day index, chat index.
+# ARGV: status, owner, now_iso, platform, chat, day, member, field, value, schema version
 # 'failed' never downgrades a 'sent' row; the claim's expiry goes away either way. message_id and progress stay
 # on a failed row (a retry resumes there); 'sent' sets message_id.
 _FINISH = """
@@ -113,7 +118,7 @@ if ARGV[1] == 'failed' and redis.call('HGET', KEYS[1], 'status') == 'sent' then 
 if not redis.call('HGET', KEYS[1], 'attempts') then redis.call('HSET', KEYS[1], 'attempts', 1) end
 redis.call('HDEL', KEYS[1], 'expires_at', 'exp_ms', 'error')
 redis.call('HSET', KEYS[1], 'platform', ARGV[4], 'chat_id', ARGV[5], 'day', ARGV[6], 'status', ARGV[1],
-  'owner', ARGV[2], 'updated_at', ARGV[3], ARGV[8], ARGV[9])
+  'owner', ARGV[2], 'updated_at', ARGV[3], ARGV[8], ARGV[9], 'schema_version', ARGV[10])
 redis.call('SADD', KEYS[2], ARGV[7])
 redis.call('SADD', KEYS[3], ARGV[6])
 return 1
@@ -133,6 +138,9 @@ _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
+
+
+_LEDGER_VERSION = schema.version_of(Delivery)
 
 
 def safe_url(url: str) -> str:
@@ -205,6 +213,7 @@ class RedisStore:
         self._release = self._r.register_script(_RELEASE)
         self._parsed: OrderedDict[tuple[str, str], tuple[str, Digest]] = OrderedDict()
         self._latest_day: dict[str, str] = {}  # the day "latest" resolved to last time, to offer its version
+        self._layout_checked = False
 
     def _k(self, *parts: object) -> str:
         return ":".join((self.prefix, *(str(p) for p in parts)))
@@ -214,7 +223,7 @@ class RedisStore:
     @_guarded
     async def save_digest(self, digest: Digest) -> None:
         key = self._k("digest", digest.lang, digest.date.isoformat())
-        body = digest.model_dump_json()
+        body = schema.dump(digest)
         ids = json.dumps([item.paper.id for item in digest.items])
         async with self._r.pipeline(transaction=True) as pipe:
             pipe.delete(key)
@@ -231,7 +240,7 @@ class RedisStore:
             return None
         got_day, version = found[0], found[1]
         if len(found) == 3:  # not the version we hold: parse and remember it
-            digest = Digest.model_validate_json(found[2])
+            digest = schema.load(Digest, found[2])
             self._parsed[(lang, got_day)] = (version, digest)
             while len(self._parsed) > PARSE_CACHE_SIZE:
                 self._parsed.popitem(last=False)
@@ -273,11 +282,11 @@ class RedisStore:
     @_guarded
     async def get_brief(self, key: str) -> Brief | None:
         body = await self._r.get(self._k("brief", key))
-        return Brief.model_validate_json(body) if body else None
+        return schema.load(Brief, body) if body else None
 
     @_guarded
     async def put_brief(self, key: str, brief: Brief) -> None:
-        await self._r.set(self._k("brief", key), brief.model_dump_json())
+        await self._r.set(self._k("brief", key), schema.dump(brief))
 
     # Parsed full texts. The client decodes replies as text, so the compressed body travels as base64.
 
@@ -313,17 +322,34 @@ class RedisStore:
 
     # Subscriptions
 
+    async def _platforms(self) -> list[str]:
+        """Every platform with a subscription. A store of an older layout had no index of them: it is built
+        once from the subs:<platform> keys, before the index is trusted."""
+        if not self._layout_checked:
+            if int(await self._r.get(self._k("layout")) or 1) < LAYOUT:
+                subs_prefix = self._k("subs", "")
+                found = [key[len(subs_prefix) :] async for key in self._r.scan_iter(match=f"{subs_prefix}*")]
+                async with self._r.pipeline(transaction=True) as pipe:
+                    if found:
+                        pipe.sadd(self._k("sub-platforms"), *found)
+                    pipe.set(self._k("layout"), LAYOUT)
+                    await pipe.execute()
+            self._layout_checked = True
+        return sorted(await self._r.smembers(self._k("sub-platforms")))
+
     @_guarded
     async def put_subscription(self, sub: Subscription) -> None:
+        await self._platforms()  # an older store's index is complete before this one adds to it
         async with self._r.pipeline(transaction=True) as pipe:
-            pipe.set(self._k("sub", sub.platform, sub.chat_id), sub.model_dump_json())
+            pipe.set(self._k("sub", sub.platform, sub.chat_id), schema.dump(sub))
             pipe.sadd(self._k("subs", sub.platform), sub.chat_id)
+            pipe.sadd(self._k("sub-platforms"), sub.platform)
             await pipe.execute()
 
     @_guarded
     async def get_subscription(self, platform: Platform, chat_id: str) -> Subscription | None:
         body = await self._r.get(self._k("sub", platform, chat_id))
-        return Subscription.model_validate_json(body) if body else None
+        return schema.load(Subscription, body) if body else None
 
     @_guarded
     async def delete_subscription(self, platform: Platform, chat_id: str) -> bool:
@@ -335,10 +361,10 @@ class RedisStore:
 
     @_guarded
     async def list_subscriptions(self, platform: Platform | None = None) -> list[Subscription]:
-        platforms: tuple[Platform, ...] = (platform,) if platform else ("slack", "telegram")
+        platforms = [platform] if platform else await self._platforms()
         keys = [self._k("sub", p, c) for p in platforms for c in sorted(await self._r.smembers(self._k("subs", p)))]
         bodies = await self._r.mget(keys) if keys else []
-        subs = [Subscription.model_validate_json(b) for b in bodies if b]
+        subs = [schema.load(Subscription, b) for b in bodies if b]
         return sorted(subs, key=lambda s: (s.platform, s.chat_id))
 
     @_guarded
@@ -356,10 +382,10 @@ class RedisStore:
             for day in days:
                 await pipe.watch(self._k("dlv", platform, old_chat_id, day))
                 rows[day] = await pipe.hgetall(self._k("dlv", platform, old_chat_id, day))
-            sub = Subscription.model_validate_json(body).model_copy(update={"chat_id": new_chat_id})
+            sub = schema.load(Subscription, body).model_copy(update={"chat_id": new_chat_id})
             pipe.multi()
             pipe.delete(old_key)
-            pipe.set(new_key, sub.model_dump_json())
+            pipe.set(new_key, schema.dump(sub))
             pipe.srem(self._k("subs", platform), old_chat_id)
             pipe.sadd(self._k("subs", platform), new_chat_id)
             for day, fields in rows.items():
@@ -386,7 +412,7 @@ class RedisStore:
         now = _now()
         expires = now + timedelta(seconds=ttl_s)
         args = [owner, int(now.timestamp() * 1000), int(expires.timestamp() * 1000), now.isoformat()]
-        args += [expires.isoformat(), platform, chat_id, day.isoformat(), f"{platform}:{chat_id}"]
+        args += [expires.isoformat(), platform, chat_id, day.isoformat(), f"{platform}:{chat_id}", _LEDGER_VERSION]
         return bool(await self._claim(keys=self._ledger_keys(platform, chat_id, day), args=args))
 
     @_guarded
@@ -402,7 +428,7 @@ class RedisStore:
         self, status: str, platform: Platform, chat_id: str, day: date, owner: str, field: str, value: str
     ) -> None:
         args = [status, owner, _now().isoformat(), platform, chat_id, day.isoformat(), f"{platform}:{chat_id}"]
-        await self._finish(keys=self._ledger_keys(platform, chat_id, day), args=[*args, field, value])
+        await self._finish(keys=self._ledger_keys(platform, chat_id, day), args=[*args, field, value, _LEDGER_VERSION])
 
     @_guarded
     async def mark_sent(self, platform: Platform, chat_id: str, day: date, owner: str, message_id: str) -> None:
@@ -414,7 +440,7 @@ class RedisStore:
 
     @staticmethod
     def _delivery(fields: dict[str, str]) -> Delivery | None:
-        return Delivery.model_validate(fields) if fields else None
+        return schema.load(Delivery, fields) if fields else None
 
     @_guarded
     async def get_delivery(self, platform: Platform, chat_id: str, day: date) -> Delivery | None:
@@ -435,7 +461,7 @@ class RedisStore:
     async def put_delivery(self, row: Delivery) -> None:
         """Write one ledger row as it is (the store migration); claims go through claim_delivery."""
         key, day_index, chat_index = self._ledger_keys(row.platform, row.chat_id, row.day)
-        fields = {k: str(v) for k, v in row.model_dump(mode="json").items() if v is not None}
+        fields = schema.dump_fields(row)
         if row.expires_at is not None:
             fields["exp_ms"] = str(int(row.expires_at.timestamp() * 1000))
         async with self._r.pipeline(transaction=True) as pipe:

@@ -21,6 +21,7 @@ import aiosqlite
 from digest.fulltext.model import Entry as FullTextEntry
 from digest.fulltext.model import pack, unpack
 from digest.models import Brief, Digest, Lang
+from digest.store import schema
 from digest.store.base import SPEND_KEEP_DAYS, Delivery, Platform, StoreUnavailable, Subscription
 
 SCHEMA = """
@@ -119,12 +120,12 @@ class SqliteStore:
             # One row holds the whole digest, so a reader sees the old one or the new one, never a mix.
             await db.execute(
                 "INSERT OR REPLACE INTO digests (day, lang, body, paper_ids) VALUES (?, ?, ?, ?)",
-                (digest.date.isoformat(), digest.lang, digest.model_dump_json(), ids),
+                (digest.date.isoformat(), digest.lang, schema.dump(digest), ids),
             )
 
     async def get_digest(self, day: date, lang: Lang) -> Digest | None:
         row = await self._one("SELECT body FROM digests WHERE day = ? AND lang = ?", (day.isoformat(), lang))
-        return Digest.model_validate_json(str(row[0])) if row else None
+        return schema.load(Digest, str(row[0])) if row else None
 
     async def find_digest(self, lang: Lang, day: date | None = None) -> Digest | None:
         if day is None:
@@ -141,7 +142,7 @@ class SqliteStore:
         if cached is not None and cached[0] == body:
             digest = cached[1]
         else:
-            digest = Digest.model_validate_json(body)
+            digest = schema.load(Digest, body)
             self._parsed[key] = (body, digest)
             while len(self._parsed) > PARSE_CACHE_SIZE:
                 self._parsed.popitem(last=False)
@@ -163,11 +164,11 @@ class SqliteStore:
 
     async def get_brief(self, key: str) -> Brief | None:
         row = await self._one("SELECT body FROM briefs WHERE key = ?", (key,))
-        return Brief.model_validate_json(str(row[0])) if row else None
+        return schema.load(Brief, str(row[0])) if row else None
 
     async def put_brief(self, key: str, brief: Brief) -> None:
         async with self._write() as db:
-            await db.execute("INSERT OR REPLACE INTO briefs (key, body) VALUES (?, ?)", (key, brief.model_dump_json()))
+            await db.execute("INSERT OR REPLACE INTO briefs (key, body) VALUES (?, ?)", (key, schema.dump(brief)))
 
     # Parsed full texts (zlib-compressed JSON; expiry checked on read, expired rows purged on write)
 
@@ -213,12 +214,12 @@ class SqliteStore:
         async with self._write() as db:
             await db.execute(
                 "INSERT OR REPLACE INTO subscriptions (platform, chat_id, body) VALUES (?, ?, ?)",
-                (sub.platform, sub.chat_id, sub.model_dump_json()),
+                (sub.platform, sub.chat_id, schema.dump(sub)),
             )
 
     async def get_subscription(self, platform: Platform, chat_id: str) -> Subscription | None:
         row = await self._one("SELECT body FROM subscriptions WHERE platform = ? AND chat_id = ?", (platform, chat_id))
-        return Subscription.model_validate_json(str(row[0])) if row else None
+        return schema.load(Subscription, str(row[0])) if row else None
 
     async def delete_subscription(self, platform: Platform, chat_id: str) -> bool:
         async with self._write() as db:
@@ -230,7 +231,7 @@ class SqliteStore:
             rows = await self._all("SELECT body FROM subscriptions ORDER BY platform, chat_id")
         else:
             rows = await self._all("SELECT body FROM subscriptions WHERE platform = ? ORDER BY chat_id", (platform,))
-        return [Subscription.model_validate_json(str(row[0])) for row in rows]
+        return [schema.load(Subscription, str(row[0])) for row in rows]
 
     async def move_subscription(self, platform: Platform, old_chat_id: str, new_chat_id: str) -> bool:
         async with self._write() as db:
@@ -240,21 +241,21 @@ class SqliteStore:
                 row = await cur.fetchone()
             if row is None:
                 return False
-            sub = Subscription.model_validate_json(row[0]).model_copy(update={"chat_id": new_chat_id})
+            sub = schema.load(Subscription, row[0]).model_copy(update={"chat_id": new_chat_id})
             await db.execute("DELETE FROM subscriptions WHERE platform = ? AND chat_id = ?", (platform, old_chat_id))
             await db.execute(
                 "INSERT OR REPLACE INTO subscriptions (platform, chat_id, body) VALUES (?, ?, ?)",
-                (platform, new_chat_id, sub.model_dump_json()),
+                (platform, new_chat_id, schema.dump(sub)),
             )
             async with db.execute(
                 "SELECT day, body FROM deliveries WHERE platform = ? AND chat_id = ?", (platform, old_chat_id)
             ) as cur:
                 rows = await cur.fetchall()
             for day, body in rows:
-                moved = Delivery.model_validate_json(body).model_copy(update={"chat_id": new_chat_id})
+                moved = schema.load(Delivery, body).model_copy(update={"chat_id": new_chat_id})
                 await db.execute(
                     "INSERT OR REPLACE INTO deliveries (platform, chat_id, day, body) VALUES (?, ?, ?, ?)",
-                    (platform, new_chat_id, day, moved.model_dump_json()),
+                    (platform, new_chat_id, day, schema.dump(moved)),
                 )
             await db.execute("DELETE FROM deliveries WHERE platform = ? AND chat_id = ?", (platform, old_chat_id))
             return True
@@ -267,12 +268,12 @@ class SqliteStore:
             (platform, chat_id, day.isoformat()),
         ) as cur:
             row = await cur.fetchone()
-        return Delivery.model_validate_json(row[0]) if row else None
+        return schema.load(Delivery, row[0]) if row else None
 
     async def _put_delivery(self, db: aiosqlite.Connection, row: Delivery) -> None:
         await db.execute(
             "INSERT OR REPLACE INTO deliveries (platform, chat_id, day, body) VALUES (?, ?, ?, ?)",
-            (row.platform, row.chat_id, row.day.isoformat(), row.model_dump_json()),
+            (row.platform, row.chat_id, row.day.isoformat(), schema.dump(row)),
         )
 
     async def claim_delivery(self, platform: Platform, chat_id: str, day: date, owner: str, ttl_s: float) -> bool:
@@ -342,7 +343,7 @@ class SqliteStore:
         rows = await self._all(
             "SELECT body FROM deliveries WHERE day = ? ORDER BY platform, chat_id", (day.isoformat(),)
         )
-        return [Delivery.model_validate_json(str(row[0])) for row in rows]
+        return [schema.load(Delivery, str(row[0])) for row in rows]
 
     # Locks and once-only keys
 
@@ -388,11 +389,11 @@ class SqliteStore:
 
     async def export_briefs(self) -> list[tuple[str, Brief]]:
         rows = await self._all("SELECT key, body FROM briefs ORDER BY key")
-        return [(str(key), Brief.model_validate_json(str(body))) for key, body in rows]
+        return [(str(key), schema.load(Brief, str(body))) for key, body in rows]
 
     async def export_deliveries(self) -> list[Delivery]:
         rows = await self._all("SELECT body FROM deliveries ORDER BY day, platform, chat_id")
-        return [Delivery.model_validate_json(str(row[0])) for row in rows]
+        return [schema.load(Delivery, str(row[0])) for row in rows]
 
     async def ping(self) -> None:
         await self._one("SELECT 1", ())

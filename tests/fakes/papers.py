@@ -1,4 +1,4 @@
-"""Fake Hugging Face Daily Papers and arXiv API, serving the bundled sample days (../shared/fixtures)."""
+"""Fake Hugging Face Daily Papers and arXiv API, serving the bundled sample days (digest/sample)."""
 
 from __future__ import annotations
 

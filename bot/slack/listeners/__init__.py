@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.slack.app import SlackDeps
+from bot.slack.deps import SlackDeps
 from bot.slack.listeners import actions, commands, events
 
 

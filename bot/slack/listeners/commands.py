@@ -1,4 +1,8 @@
-"""Slash commands: ack at once, then answer through respond() (ephemeral unless the user asks for the channel)."""
+"""Slash commands: ack at once, then answer through respond() (ephemeral unless the user asks for the channel).
+
+/paper, /digest and /sections are follow-ups; /digest-subscribe is the engine's /subscribe (Slack slash commands are
+global to a workspace, hence the longer name). Every answer comes from bot.commands.
+"""
 
 from __future__ import annotations
 
@@ -10,15 +14,14 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import metrics
-from bot.commands import subscribe
-from bot.slack.app import SlackDeps
-from bot.slack.blocks import Message, reply_to_blocks
+from bot.slack.blocks import Message
+from bot.slack.deps import SlackDeps
+from bot.slack.platform import Slack
 
 log = logging.getLogger(__name__)
 
-QUERY_COMMANDS = ("/paper", "/digest")
-SUBSCRIBE_COMMAND = "/digest-subscribe"
+QUERY_COMMANDS = ("/paper", "/digest", "/sections")
+SUBSCRIBE_COMMAND = Slack.subscribe_command
 # A last word that posts the answer for the whole channel instead of only the asker.
 PUBLIC_WORDS = {"public", "--public", "공개", "채널"}
 
@@ -42,8 +45,8 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
     async def query(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()  # nothing before the ack: Slack gives up after 3 s
         text, response_type = split_visibility(command.get("text") or "")
-        lang = await deps.lang_for(command.get("channel_id"))
-        message = await deps.answer(f"{command['command']} {text}".strip(), lang=lang)
+        ctx = deps.context(command.get("channel_id"), user_id=command.get("user_id"), team_id=command.get("team_id"))
+        message = await deps.answer(f"{command['command']} {text}".strip(), ctx)
         await _respond(respond, message, response_type)
 
     for name in QUERY_COMMANDS:
@@ -55,31 +58,20 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
     ) -> None:
         await ack()
         user_id = command.get("user_id") or ""
-        lang = await deps.lang_for(command.get("channel_id"))
-        try:
-            reply = await subscribe.subscribe(
-                command.get("text") or "",
-                deps.store,
-                platform="slack",
-                chat_id=command.get("channel_id") or "",
-                lang=lang,
-                default_time=deps.settings.post_time,
-                default_timezone=deps.settings.timezone,
-                command=SUBSCRIBE_COMMAND,
-                team_id=command.get("team_id"),
-                user_id=user_id,
-                may_change=await _may_change(client, deps, user_id),
-            )
-        except Exception:
-            log.exception("slack: %s failed", SUBSCRIBE_COMMAND)
-            reply = subscribe.usage(lang, SUBSCRIBE_COMMAND, "⚠️")
-        metrics.command_answered("slack", reply.kind)
-        await _respond(respond, reply_to_blocks(reply), "ephemeral")
+
+        async def may_change() -> bool:
+            return await _may_change(client, deps, user_id)
+
+        ctx = deps.context(
+            command.get("channel_id"), user_id=user_id, team_id=command.get("team_id"), may_change=may_change
+        )
+        message = await deps.answer(f"/subscribe {command.get('text') or ''}".strip(), ctx)
+        await _respond(respond, message, "ephemeral")
 
 
 async def _may_change(client: AsyncWebClient, deps: SlackDeps, user_id: str) -> bool:
     """Workspace admins and owners (users.info), or a user on DIGEST_SLACK_ADMINS."""
-    if user_id in deps.settings.slack_admins:
+    if user_id in deps.own.admins:
         return True
     try:
         user = (await client.users_info(user=user_id)).get("user") or {}

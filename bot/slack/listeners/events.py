@@ -8,23 +8,29 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
+from bot.commands.parse import ParseError, parse
 from bot.platform import DeliveryError
-from bot.slack.app import SlackDeps
+from bot.slack.deps import SlackDeps
 
 log = logging.getLogger(__name__)
 
 _MENTION = re.compile(r"<@[A-Z0-9]+>")
-_HELP = {"help", "도움말", "?"}
 
 
 def as_command(text: str) -> str:
-    """The mention's words as a command: "/digest …" stays, "help" is /help, anything else asks /paper."""
+    """The mention's words as a command: "/digest …" stays, "help" or nothing is /help, a bare command word
+    ("sections", "digest") is that command, anything else asks /paper."""
     words = _MENTION.sub(" ", text).split()
-    if not words or words[0].lower() in _HELP:
+    if not words:
         return "/help"
     if words[0].startswith("/"):
         return " ".join(words)
-    return "/paper " + " ".join(words)
+    try:
+        parse("/" + " ".join(words))
+    except ParseError as exc:
+        if exc.code == "unknown_command":
+            return "/paper " + " ".join(words)
+    return "/" + " ".join(words)
 
 
 def register(app: AsyncApp, deps: SlackDeps) -> None:
@@ -33,8 +39,8 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         channel = event.get("channel")
         if not channel:
             return
-        lang = await deps.lang_for(channel)
-        answer = await deps.answer(as_command(event.get("text") or ""), lang=lang)
+        ctx = deps.context(channel, user_id=event.get("user"), team_id=event.get("team"))
+        answer = await deps.answer(as_command(event.get("text") or ""), ctx)
         try:
             await deps.poster.send(channel, answer, thread_ts=event.get("thread_ts") or event.get("ts"))
         except DeliveryError as exc:

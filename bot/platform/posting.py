@@ -1,7 +1,8 @@
 """What the morning delivery needs from a chat platform, and the errors it understands.
 
-Slack and Telegram each implement `Poster`; bot/delivery drives them through the ledger and never
-looks at platform-specific exceptions: adapters translate theirs into the classes below.
+Each adapter implements `Poster`; bot/delivery drives it through the ledger and never looks at a platform's
+own exceptions: adapters translate theirs into the classes below. What to do about a failing chat (count it,
+unsubscribe it, move it) is decided by bot/delivery alone; a poster only says what happened.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ class ChatUnreachable(DeliveryError):
 
 
 class ChatMoved(DeliveryError):
-    """The chat has a new id (Telegram group -> supergroup): move the subscription and post there."""
+    """The chat has a new id (a group upgraded to a supergroup): move the subscription and post there."""
 
     retryable = True
 
@@ -54,7 +55,7 @@ class Superseded(Exception):
 class PostProgress:
     """How far one chat's morning post got: the first `done` messages of the post, in the order the poster sends
     them, are out (accepted by the platform, or given up on by the poster), and `first_id` is the id of message 1
-    (Slack: the parent's ts, which the thread replies need; Telegram: the header's message id).
+    (the parent or header the rest of the post hangs on).
 
     The order is fixed by the digest: the same digest always gives the same sequence of messages, so a later
     sender can skip the first `done` of them and send only the rest."""
