@@ -1,11 +1,12 @@
-"""build(day) -> Digest: sources -> select -> full text -> summarize -> verify -> store + archive."""
+"""build(day) -> Digest: sources -> select -> (full text, beside summarize) -> verify -> store + archive."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -277,10 +278,16 @@ async def build(
         progress(f"nothing new for {day}; the stored digest ({len(previous.items)} papers) is kept as it was")
         markdown = render_markdown(previous, settings.timezone)
         return BuildResult(previous, markdown, write_archive(settings, previous, markdown), stored=True)
-    texts = fulltext.FullTextStep()
+    # The briefs are written from the abstracts, so the full text (figures) is read while they are written.
     if collected.papers and fulltext.wanted(settings, source, full_text):
-        texts = await fulltext.fetch_for_papers(settings, store, collected.papers, progress)
-    summary = await summarizer.summarize(collected.papers, lang, progress, previous=previous)
+        reading: Awaitable[fulltext.FullTextStep] = fulltext.fetch_for_papers(
+            settings, store, collected.papers, progress
+        )
+    else:
+        reading = _no_full_text()
+    texts, summary = await asyncio.gather(
+        reading, summarizer.summarize(collected.papers, lang, progress, previous=previous)
+    )
     progress(usage_line(summary.usage))
     items = [
         Item(rank=rank, paper=paper, brief=result.brief, checks=result.checks, **texts.item_fields(paper.id))
@@ -312,6 +319,10 @@ async def build(
         return BuildResult(digest, markdown, paths, stored=False, store_error=str(exc))
     _pending_path(settings, day, lang).unlink(missing_ok=True)
     return BuildResult(digest, markdown, paths, stored=True)
+
+
+async def _no_full_text() -> fulltext.FullTextStep:
+    return fulltext.FullTextStep()
 
 
 def _pending_path(settings: Settings, day: date, lang: Lang) -> Path:
