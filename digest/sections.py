@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from digest.models import Brief, Item, Lang, Level, SectionOrigin
+from digest.sources.registry import source_label
 
 
 @dataclass(frozen=True)
@@ -131,12 +132,6 @@ def meta_fields(item: Item, lang: Lang) -> list[tuple[str, str]]:
     if item.brief.confidence is not None:
         out.append((labels["confidence"], level_label(item.brief.confidence, lang)))
     return out
-
-
-def source_label(name: str) -> str:
-    from digest.sources import source_label as label
-
-    return label(name)
 
 
 def fallback_note(item: Item, lang: Lang) -> str | None:

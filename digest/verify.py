@@ -153,9 +153,6 @@ def scrub_brief(brief: Brief, paper: Paper) -> Brief:
     return Brief.model_validate(data)
 
 
-strip_foreign_links = scrub_brief
-
-
 def check_brief(brief: Brief, paper: Paper) -> tuple[Brief, Checks]:
     """The brief with foreign links removed, and its unsupported figures (which lower an assessed confidence)."""
     brief = scrub_brief(brief, paper)

@@ -12,7 +12,7 @@ from digest.models import Brief, Paper
 from digest.sources import sample
 from digest.summarize.golden import golden_brief, golden_papers
 from digest.urls import scrub_urls, urls
-from digest.verify import brief_texts, figures, lower, strip_foreign_links, unsupported_numbers
+from digest.verify import brief_texts, figures, lower, scrub_brief, unsupported_numbers
 
 FACTS = {r["id"]: r for r in json.loads((Path(__file__).parent / "data" / "facts.json").read_text(encoding="utf-8"))}
 
@@ -119,7 +119,7 @@ def test_links_the_model_writes_are_removed_unless_they_are_the_papers_own():
     brief = golden_brief(next(p for p in sample.fetch(sample.DEMO_DAY)[1] if p.id == "2602.12205"))
     assert brief is not None
     tampered = brief.model_copy(update={"actions": ["see https://evil.example/x now", "clone https://g.it/x", "c"]})
-    clean = strip_foreign_links(tampered, paper)
+    clean = scrub_brief(tampered, paper)
     assert clean.actions[:2] == ["see now", "clone https://g.it/x"]
 
 
