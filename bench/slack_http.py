@@ -21,6 +21,11 @@ much as the server (py-spy: the generator process at 100 % of a core, over half 
 Before the measured 2,000, one wave of --warmup requests (default 50, one per connection) is sent and
 answered: the first request of a fresh server makes bolt's auth.test call and warms every code path, which
 a deployed server did long before the morning. `--warmup 0` measures a cold start.
+
+A fourth process serves a bare ASGI app (200 and two bytes, whatever the request) under the same uvicorn settings
+as `digestbot serve`. The measured requests alternate between the two in rounds (--rounds, default 10) with the
+same bodies and the same load, so a noisy moment of this shared machine hits both alike; `vs_bare` is the ratio
+of `digestbot serve`'s ack latency to the bare app's: what bolt, the signature check and our listener add.
 """
 
 from __future__ import annotations
@@ -77,6 +82,21 @@ def serve_fake_slack(port: int) -> None:
 
     fake.app.router.routes.append(Route(ARRIVALS, arrivals))
     uvicorn.run(fake.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", access_log=False)
+
+
+def serve_bare_app(port: int) -> None:
+    """The yardstick: the smallest ASGI app, under uvicorn exactly as `digestbot serve` runs it."""
+    import uvicorn
+
+    async def app(scope: dict, receive, send) -> None:  # type: ignore[no-untyped-def]
+        if scope["type"] != "http":
+            return
+        while (await receive()).get("more_body"):
+            pass
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    uvicorn.run(app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="off")
 
 
 def wait_for_answers(fake: FakeSlack, hooks: set[str], timeout_s: float = 60.0) -> dict[str, float]:
@@ -136,16 +156,23 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--in-flight", type=int, default=50)
     parser.add_argument("--warmup", type=int, default=50, help="requests sent and answered before measuring")
+    parser.add_argument("--rounds", type=int, default=10, help="alternations between serve and the bare app")
     parser.add_argument("--fake-slack", type=int, metavar="PORT", help=argparse.SUPPRESS)  # the child process
+    parser.add_argument("--bare-app", type=int, metavar="PORT", help=argparse.SUPPRESS)  # the child process
     args = parser.parse_args()
     if args.fake_slack:
         serve_fake_slack(args.fake_slack)
+        return
+    if args.bare_app:
+        serve_bare_app(args.bare_app)
         return
     digestbot = str(Path(sys.executable).with_name("digestbot"))
     fake = FakeSlack()  # here only to make the response_url of each request; it serves in its own process
     fake_port = free_port()
     fake.url = f"http://127.0.0.1:{fake_port}"  # type: ignore[attr-defined]
     fake_server = subprocess.Popen([sys.executable, __file__, "--fake-slack", str(fake_port)])
+    bare_port = free_port()
+    bare_server = subprocess.Popen([sys.executable, __file__, "--bare-app", str(bare_port)])
     with tempfile.TemporaryDirectory() as tmp:
         env = os.environ | {
             "DIGEST_CONFIG": str(Path(__file__).resolve().parents[1] / "tests/data/empty-settings.toml"),
@@ -166,26 +193,36 @@ def main() -> None:
             url = f"http://127.0.0.1:{port}"
             wait_until_up(fake.url + ARRIVALS, "the fake Slack")  # type: ignore[attr-defined]
             wait_until_up(f"{url}/healthz", "digestbot serve")
+            bare_url = f"http://127.0.0.1:{bare_port}"
+            wait_until_up(bare_url, "the bare app")
             if args.warmup:
                 # One wave over fresh connections first, answered before the clock starts: a deployed server
                 # has made its first auth.test and warmed its code paths long before the morning's commands.
                 _, warm_sent, _ = asyncio.run(fire(url, fake, args.warmup, min(args.in_flight, args.warmup)))
                 wait_for_answers(fake, set(warm_sent))
-            acks, sent_at, elapsed = asyncio.run(fire(url, fake, args.requests, args.in_flight))
+                asyncio.run(fire(bare_url, fake, args.warmup, min(args.in_flight, args.warmup)))
+            acks, bare_acks, sent_at, elapsed = [], [], {}, 0.0
+            per_round = max(1, args.requests // args.rounds)
+            for _ in range(args.rounds):
+                round_acks, round_sent, round_s = asyncio.run(fire(url, fake, per_round, args.in_flight))
+                acks += round_acks
+                sent_at |= round_sent
+                elapsed += round_s
+                bare_acks += asyncio.run(fire(bare_url, fake, per_round, args.in_flight))[0]
             arrived = wait_for_answers(fake, set(sent_at))
         finally:
-            server.terminate()
-            server.wait(timeout=10)
-            fake_server.terminate()
-            fake_server.wait(timeout=10)
+            for child in (server, fake_server, bare_server):
+                child.terminate()
+                child.wait(timeout=10)
     to_respond = [arrived[h] - sent_at[h] for h in sent_at if h in arrived]
     print(
         json.dumps(
             {
                 "bench": "slack_http",
-                "requests": args.requests,
+                "requests": len(acks),
                 "in_flight": args.in_flight,
-                "throughput_rps": round(args.requests / elapsed, 1),
+                "rounds": args.rounds,
+                "throughput_rps": round(len(acks) / elapsed, 1),
                 "ack_ms": {"p50": pct(acks, 0.50), "p99": pct(acks, 0.99), "max": round(max(acks) * 1000, 2)},
                 "respond_ms": {
                     "received": len(to_respond),
@@ -194,6 +231,16 @@ def main() -> None:
                 },
                 "ack_p99_under_100ms": pct(acks, 0.99) < 100,
                 "mean_ack_ms": round(statistics.mean(acks) * 1000, 2),
+                "bare_app_ack_ms": {
+                    "p50": pct(bare_acks, 0.50),
+                    "p99": pct(bare_acks, 0.99),
+                    "mean": round(statistics.mean(bare_acks) * 1000, 2),
+                },
+                "vs_bare": {
+                    "p50_ratio": round(pct(acks, 0.50) / pct(bare_acks, 0.50), 2),
+                    "p99_ratio": round(pct(acks, 0.99) / pct(bare_acks, 0.99), 2),
+                    "mean_ratio": round(statistics.mean(acks) / statistics.mean(bare_acks), 2),
+                },
             },
             indent=2,
         )

@@ -172,8 +172,9 @@ class FanOut:
         self.report = FanOutReport(day=min((s.day for s in slots), default=None))
         self._unreachable = []
         rows: dict[tuple[str, str, date], Delivery] = {}
-        for day in sorted({s.day for s in slots}):
-            rows.update({(r.platform, r.chat_id, r.day): r for r in await self.store.list_deliveries(day)})
+        for day in sorted({s.day for s in slots}):  # the rows of these chats only, not the whole day's ledger
+            chats = [s.key for s in slots if s.day == day]
+            rows.update({(r.platform, r.chat_id, r.day): r for r in await self.store.deliveries_of(day, chats)})
         now = datetime.now(UTC)
         todo = []
         for slot in slots:

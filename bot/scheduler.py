@@ -7,7 +7,9 @@ Vocabulary:
 - a slot is *due* from its instant until `catchup_hours` after it; after that it is *missed* (a digest
   in the evening is worse than none, and the next morning brings the next one);
 - the build of D runs `build_lead_minutes` before the earliest slot of D (the deployment's default
-  post time counts as a slot, so there is a build even with no subscriptions: commands answer from it).
+  post time counts as a slot, so there is a build even with no subscriptions: commands answer from it);
+- each chat's *next post* (`next_post`) is its mark in the store's schedule index, so a tick reads only the
+  chats whose next post is near (bot/worker.py); `plan_basis` is what those marks depend on besides the chat.
 
 No I/O here and no platform code, so DST and catch-up arithmetic is tested without servers.
 """
@@ -15,7 +17,7 @@ No I/O here and no platform code, so DST and catch-up arithmetic is tested witho
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
@@ -153,6 +155,24 @@ def next_event(now: datetime, subs: Iterable[Subscription], settings: Settings) 
     instants += [build_at(day, subs, settings) for day in horizon]
     future = [t for t in instants if t > now]
     return min(future) if future else None
+
+
+def next_post(sub: Subscription, now: datetime, settings: Settings, done: Collection[date] = ()) -> datetime | None:
+    """The instant of the chat's earliest slot that is not missed at `now` and whose digest day is not `done`
+    (served, or given up for the day): when it next needs the scheduler. None: it posts on no weekday."""
+    first = now.astimezone(UTC).date() - timedelta(days=2)  # the oldest digest day a slot near `now` can have
+    for n in range(10):  # a week of weekdays from any starting point, and the days a window may still cover
+        day = first + timedelta(days=n)
+        slot = slot_for(sub, day, settings)
+        if slot is not None and day not in done and state(slot, now, settings) != "missed":
+            return slot.at
+    return None
+
+
+def plan_basis(settings: Settings) -> str:
+    """What a chat's next post depends on besides the chat itself: the deployment's defaults. When it changes
+    (an operator moved DIGEST_POST_TIME), every chat is planned again."""
+    return f"{settings.timezone}|{settings.post_time.isoformat()}|{settings.catchup_hours:g}"
 
 
 def edition_day(now: datetime, settings: Settings) -> date:

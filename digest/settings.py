@@ -1,16 +1,24 @@
-"""Settings: `config/settings.toml` (or the file named by DIGEST_CONFIG), then the environment, which wins."""
+"""Settings: the settings file (see `settings_file`), then the environment, which wins.
+
+Files are never looked up relative to where the code lives, and the current folder only counts when it holds
+a checkout's own `config/settings.toml` or `var/`: an installed `digestbot` run from any folder finds the same
+settings and the same data.
+"""
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from datetime import time
+from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -19,12 +27,43 @@ from pydantic_settings import (
 
 from digest.models import Lang
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CONFIG_FILE = Path("config/settings.toml")
+APP_DIR_NAME = "paper-digest-bot"
+LOCAL_CONFIG_FILE = Path("config/settings.toml")
+LOCAL_DATA_DIR = Path("var")
 
 
 class ConfigError(Exception):
     """A setting is missing or malformed; the message names the setting and says what would work."""
+
+
+def _xdg_dir(variable: str, fallback: str) -> Path:
+    """An XDG base directory: the variable when it is an absolute path (the spec ignores others), else ~/fallback."""
+    value = os.environ.get(variable, "")
+    return Path(value) if os.path.isabs(value) else Path.home() / fallback
+
+
+def settings_file() -> Path:
+    """DIGEST_CONFIG; else ./config/settings.toml when it exists (a checkout's own); else the per-user file
+    $XDG_CONFIG_HOME/paper-digest-bot/settings.toml (~/.config/paper-digest-bot/settings.toml). It may not exist."""
+    named = os.environ.get("DIGEST_CONFIG")
+    if named:
+        return Path(named)
+    if LOCAL_CONFIG_FILE.is_file():
+        return LOCAL_CONFIG_FILE.absolute()
+    return _xdg_dir("XDG_CONFIG_HOME", ".config") / APP_DIR_NAME / "settings.toml"
+
+
+def default_data_dir() -> Path:
+    """Without DIGEST_DATA_DIR (or data_dir in the settings file): ./var when it exists (a checkout's own), else
+    the per-user folder $XDG_DATA_HOME/paper-digest-bot (~/.local/share/paper-digest-bot)."""
+    if LOCAL_DATA_DIR.is_dir():
+        return LOCAL_DATA_DIR.absolute()
+    return _xdg_dir("XDG_DATA_HOME", ".local/share") / APP_DIR_NAME
+
+
+def bundled_prompts_dir() -> Path:
+    """The prompt files shipped inside the package (DIGEST_PROMPTS_DIR replaces them)."""
+    return Path(str(resources.files("digest") / "prompts"))
 
 
 def _env(name: str) -> Any:
@@ -34,6 +73,8 @@ def _env(name: str) -> Any:
 
 class ModelPrice(BaseModel):
     """US dollars per million tokens."""
+
+    model_config = ConfigDict(extra="forbid")
 
     input: float = Field(ge=0)
     output: float = Field(ge=0)
@@ -67,7 +108,7 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = Field(None, validation_alias=_env("OPENAI_API_KEY"))
     openai_base_url: str | None = Field(None, validation_alias=_env("OPENAI_BASE_URL"))
     model: str = Field("gpt-4o-mini", validation_alias=_env("DIGEST_MODEL"))
-    prompts_dir: Path = Field(PROJECT_ROOT / "config" / "prompts", validation_alias=_env("DIGEST_PROMPTS_DIR"))
+    prompts_dir: Path = Field(default_factory=bundled_prompts_dir, validation_alias=_env("DIGEST_PROMPTS_DIR"))
     # Calls in flight at once: five briefs and the digest-level call, so a build takes about one call's time.
     llm_concurrency: int = Field(6, ge=1, le=64, validation_alias=_env("DIGEST_LLM_CONCURRENCY"))
     llm_timeout_s: float = Field(60.0, gt=0, validation_alias=_env("DIGEST_LLM_TIMEOUT"))
@@ -85,8 +126,12 @@ class Settings(BaseSettings):
 
     # Storage
     redis_url: str | None = Field(None, validation_alias=_env("REDIS_URL"))
-    data_dir: Path = Field(Path("var"), validation_alias=_env("DIGEST_DATA_DIR"))
+    data_dir: Path = Field(default_factory=default_data_dir, validation_alias=_env("DIGEST_DATA_DIR"))
     key_prefix: str = Field("digestbot", validation_alias=_env("DIGEST_KEY_PREFIX"))
+    # REDIS_URL names one node of a Redis Cluster: the client discovers the others and follows slot moves.
+    redis_cluster: bool = Field(False, validation_alias=_env("DIGEST_REDIS_CLUSTER"))
+    # How long the delivery ledger, its counts and the once-keys are kept after their last change (days).
+    retention_days: int = Field(30, ge=2, le=3650, validation_alias=_env("DIGEST_RETENTION_DAYS"))
 
     # Schedule and language
     timezone: str = Field("Asia/Seoul", validation_alias=_env("DIGEST_TIMEZONE"))
@@ -155,6 +200,12 @@ class Settings(BaseSettings):
     def _http_url(cls, value: str | None) -> str | None:
         return http_url(value)
 
+    @field_validator("data_dir", "prompts_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        # Fixed once at start-up: messages name the full path, and a later chdir cannot move the store.
+        return Path(os.path.abspath(value.expanduser()))
+
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
@@ -204,13 +255,13 @@ def by_env_name(model: type[BaseModel], values: dict[str, Any]) -> dict[str, Any
     return {env_name(model, key) or key: value for key, value in values.items()}
 
 
-def read_settings_file() -> dict[str, Any]:
-    """The TOML settings file (DIGEST_CONFIG, else config/settings.toml) as a dict; {} when there is none."""
-    path = Path(os.environ.get("DIGEST_CONFIG") or DEFAULT_CONFIG_FILE)
+def read_settings_file() -> tuple[Path, dict[str, Any]]:
+    """The settings file (see `settings_file`) and its TOML as a dict; {} when there is none."""
+    path = settings_file()
     if not path.is_file():
-        return {}
+        return path, {}
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        return path, tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read the settings file {path}: {exc}") from None
 
@@ -225,16 +276,68 @@ class _SettingsFile(PydanticBaseSettingsSource):
         return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
+        path, data = read_settings_file()
         out: dict[str, Any] = {}
         sections: dict[str, dict[str, Any]] = {}
-        for key, value in read_settings_file().items():
+        for key, value in data.items():
             if key not in Settings.model_fields and isinstance(value, dict):
                 sections[key] = value  # a table another part owns, validated by it
                 continue
             out[env_name(Settings, key) or key] = value
+        check_file_keys(Settings, {key: value for key, value in data.items() if key not in sections}, path)
         if sections:
             out["sections"] = sections
         return out
+
+
+def check_file_keys(model: type[BaseModel], data: Mapping[str, Any], path: Path, table: tuple[str, ...] = ()) -> None:
+    """Every key of a settings file is a field of `model` (and of the models in its tables), else ConfigError naming
+    the key and the nearest valid one: a typo, or a key that landed under a [table] line, is never silently ignored."""
+    for key, value in data.items():
+        info = model.model_fields.get(key)
+        if info is None:
+            raise ConfigError(_unknown_key(key, model, path, table))
+        for sub_key, sub_model, sub_data in _tables(info.annotation, key, value):
+            check_file_keys(sub_model, sub_data, path, (*table, *sub_key))
+
+
+def _tables(annotation: Any, key: str, value: Any) -> list[tuple[tuple[str, ...], type[BaseModel], Any]]:
+    """The nested models a value is validated as: a model field, or a dict of models (one per key)."""
+    if not isinstance(value, dict):
+        return []
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [((key,), annotation, value)]
+    args = get_args(annotation)
+    if (
+        get_origin(annotation) is dict
+        and len(args) == 2
+        and isinstance(args[1], type)
+        and issubclass(args[1], BaseModel)
+    ):
+        return [((key, name), args[1], item) for name, item in value.items() if isinstance(item, dict)]
+    return []
+
+
+def _unknown_key(key: str, model: type[BaseModel], path: Path, table: tuple[str, ...]) -> str:
+    where = f"in {path}" if not table else f"in the table [{'.'.join(_toml_key(t) for t in table)}] of {path}"
+    message = f"unknown setting {key!r} {where}"
+    if table and model is not Settings and key in Settings.model_fields:
+        return f"{message}; it is a top-level setting: move it above the first [table] line"
+    by_env_name = {
+        choice.lower(): name
+        for name, info in model.model_fields.items()
+        if isinstance(info.validation_alias, AliasChoices)
+        for choice in info.validation_alias.choices
+        if isinstance(choice, str)
+    }
+    nearest = by_env_name.get(key.lower()) or next(iter(difflib.get_close_matches(key, model.model_fields, n=1)), None)
+    if nearest:
+        return f"{message}; did you mean {nearest!r}?"
+    return f"{message}; config/settings.example.toml lists every key"
+
+
+def _toml_key(name: str) -> str:
+    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else f'"{name}"'
 
 
 def _setting_name(loc: tuple[Any, ...]) -> str:

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+# First: the caller's environment is cleared before anything reads a setting (see tests/hermetic.py).
+import tests.hermetic  # noqa: F401  # isort: skip
+
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -16,26 +19,21 @@ from tests.fakes.base import FakeService, ServerThread
 from tests.fakes.openai import FakeOpenAI
 from tests.fakes.papers import FakeArxiv, FakeHuggingFace
 from tests.fakes.slack import FakeSlack
-from tests.redis_server import PrivateRedis, shared_redis_url
+from tests.redis_server import PrivateRedis, PrivateRedisCluster, delete_keys, shared_redis_url
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data"
 
-# Tests must not pick up a developer's settings file, keys or Redis by accident.
-for _name in (
-    "DIGEST_CONFIG",
-    "OPENAI_API_KEY",
-    "OPENAI_BASE_URL",
-    "SLACK_BOT_TOKEN",
-    "SLACK_APP_TOKEN",
-    "SLACK_SIGNING_SECRET",
-    "TELEGRAM_BOT_TOKEN",
-    "TELEGRAM_WEBHOOK_SECRET",
-    "DIGEST_DATA_DIR",
-    "DIGEST_ARXIV_WEB_BASE_URL",
-):
-    os.environ.pop(_name, None)
+# Never a developer's config/settings.toml, per-user settings file or ./var: every test starts from the defaults.
 os.environ["DIGEST_CONFIG"] = str(DATA / "empty-settings.toml")
+os.environ["DIGEST_DATA_DIR"] = os.path.join(os.environ["HOME"], "var")
+
+
+@pytest.fixture(autouse=True)
+def own_home_and_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Per-user defaults and the data dir land in the test's own folder (never the real home, never ./var)."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("DIGEST_DATA_DIR", str(tmp_path / "var"))
 
 
 F = TypeVar("F", bound=FakeService)
@@ -116,7 +114,7 @@ async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
 
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
-    """A real Redis: REDIS_URL when set, else a private redis-server for the session."""
+    """A real Redis: DIGEST_TEST_REDIS_URL when set (never the bot's REDIS_URL), else a private redis-server."""
     url = shared_redis_url()
     if url:
         yield url
@@ -129,10 +127,24 @@ def redis_url() -> Iterator[str]:
         server.close()
 
 
+@pytest.fixture(scope="session")
+def redis_cluster_url() -> Iterator[str]:
+    """A real Redis Cluster of three masters, private to the session (any node's URL reaches all of it)."""
+    cluster = PrivateRedisCluster()
+    try:
+        cluster.start()
+        yield cluster.url
+    finally:
+        cluster.close()
+
+
 @pytest.fixture
-def redis_prefix() -> str:
-    """A key prefix of its own per test, so tests sharing one Redis never see each other's keys."""
-    return f"test-{uuid.uuid4().hex[:10]}"
+def redis_prefix(redis_url: str) -> Iterator[str]:
+    """A key prefix of its own per test, so tests sharing one Redis never see each other's keys; every key under
+    it (the test's and its subprocesses') is deleted when the test ends, so a shared Redis is left as it was."""
+    prefix = f"test-{uuid.uuid4().hex[:10]}"
+    yield prefix
+    delete_keys(redis_url, prefix)
 
 
 @pytest.fixture

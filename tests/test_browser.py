@@ -1,7 +1,7 @@
 """The digest page in a real headless Chromium (Debian's `chromium`, driven by playwright; no browser download).
 
-Screenshots go to DIGEST_SCREENSHOT_DIR (the test's tmp dir when unset):
-  DIGEST_SCREENSHOT_DIR=shots ./dev test tests/test_browser.py
+Screenshots go to DIGEST_TEST_SCREENSHOT_DIR (the test's tmp dir when unset):
+  DIGEST_TEST_SCREENSHOT_DIR=shots ./dev test tests/test_browser.py
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ BACKGROUND = {"dark": "rgb(21, 23, 27)", "light": "rgb(251, 251, 250)"}  # --bg 
 
 
 def chromium_path() -> str | None:
-    for candidate in (os.environ.get("DIGEST_CHROMIUM"), shutil.which("chromium"), "/usr/bin/chromium"):
+    for candidate in (os.environ.get("DIGEST_TEST_CHROMIUM"), shutil.which("chromium"), "/usr/bin/chromium"):
         if candidate and Path(candidate).is_file():
             return candidate
     return None
@@ -74,7 +74,7 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def screenshot_dir(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("DIGEST_SCREENSHOT_DIR") or tmp_path)
+    folder = Path(os.environ.get("DIGEST_TEST_SCREENSHOT_DIR") or tmp_path)
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 

@@ -1,5 +1,5 @@
-"""End-to-end: three `digestbot run` processes, real Redis, the real Slack and Telegram adapters against the fake
-Slack and Telegram servers, 200 subscribed chats. Once undisturbed, once with the leader SIGKILLed mid-fan-out
+"""End-to-end: three `digestbot run` processes, real Redis (one server, and a Redis Cluster of three masters), the
+real Slack and Telegram adapters against the fake Slack and Telegram servers, 200 subscribed chats. Once undisturbed, once with the leader SIGKILLed mid-fan-out
 and restarted. Deliveries (whole posts) and every single message are counted per chat from the fakes' records,
 not from our own ledger.
 
@@ -48,6 +48,14 @@ class World:
     tmp: Path
     redis_url: str
     prefix: str
+    cluster: bool
+
+
+@pytest.fixture(params=["redis", "redis-cluster"])
+def redis(request: pytest.FixtureRequest) -> tuple[str, bool]:
+    """(url, cluster): a single Redis server, or any node of a three-master Redis Cluster."""
+    cluster = request.param == "redis-cluster"
+    return request.getfixturevalue("redis_cluster_url" if cluster else "redis_url"), cluster
 
 
 @pytest.fixture
@@ -68,9 +76,9 @@ def slack_chats() -> list[str]:
     return [f"C{n:04d}" for n in range(CHATS_PER_PLATFORM)]
 
 
-async def seed(redis_url: str, prefix: str, day: date, tmp: Path) -> None:
+async def seed(redis_url: str, prefix: str, day: date, tmp: Path, cluster: bool) -> None:
     """200 subscriptions and the digest of `day` (the 2026-02-13 sample, re-dated), as a morning build leaves it."""
-    store = RedisStore(redis_url, prefix=prefix)
+    store = RedisStore(redis_url, prefix=prefix, cluster=cluster)
     try:
         settings = Settings(DIGEST_DATA_DIR=tmp / "build")  # type: ignore[call-arg]
         built = await pipeline.build(settings, store, date(2026, 2, 13), source="sample")
@@ -83,16 +91,16 @@ async def seed(redis_url: str, prefix: str, day: date, tmp: Path) -> None:
         await store.close()
 
 
-async def ledger(redis_url: str, prefix: str, day: date) -> Counter[str]:
-    store = RedisStore(redis_url, prefix=prefix)
+async def ledger(redis_url: str, prefix: str, day: date, cluster: bool) -> Counter[str]:
+    store = RedisStore(redis_url, prefix=prefix, cluster=cluster)
     try:
         return Counter(r.status for r in await store.list_deliveries(day))
     finally:
         await store.close()
 
 
-async def claimed_by(redis_url: str, prefix: str, day: date, pid: int) -> set[str]:
-    store = RedisStore(redis_url, prefix=prefix)
+async def claimed_by(redis_url: str, prefix: str, day: date, pid: int, cluster: bool) -> set[str]:
+    store = RedisStore(redis_url, prefix=prefix, cluster=cluster)
     try:
         return {
             f"{r.platform}:{r.chat_id}"
@@ -103,7 +111,8 @@ async def claimed_by(redis_url: str, prefix: str, day: date, pid: int) -> set[st
         await store.close()
 
 
-def make_world(fakes: tuple[FakeSlack, FakeTelegram], redis_url: str, prefix: str, tmp: Path) -> World:
+def make_world(fakes: tuple[FakeSlack, FakeTelegram], redis: tuple[str, bool], prefix: str, tmp: Path) -> World:
+    redis_url, cluster = redis
     slack, telegram = fakes
     posted_at = datetime.now(UTC) - timedelta(minutes=5)  # the post time passed 5 minutes ago: catch-up
     day = posted_at.date() - timedelta(days=1)
@@ -112,6 +121,7 @@ def make_world(fakes: tuple[FakeSlack, FakeTelegram], redis_url: str, prefix: st
         "DIGEST_CONFIG": str(DATA / "empty-settings.toml"),
         "DIGEST_DATA_DIR": str(tmp / "var"),
         "REDIS_URL": redis_url,
+        "DIGEST_REDIS_CLUSTER": "1" if cluster else "0",
         "DIGEST_KEY_PREFIX": prefix,
         "DIGEST_TIMEZONE": "UTC",
         "DIGEST_POST_TIME": posted_at.strftime("%H:%M"),
@@ -130,8 +140,8 @@ def make_world(fakes: tuple[FakeSlack, FakeTelegram], redis_url: str, prefix: st
         "TELEGRAM_BOT_TOKEN": TOKEN,
         "TELEGRAM_API_BASE_URL": f"{telegram.url}/bot",  # type: ignore[attr-defined]
     }
-    asyncio.run(seed(redis_url, prefix, day, tmp))
-    return World(slack, telegram, env, day, tmp, redis_url, prefix)
+    asyncio.run(seed(redis_url, prefix, day, tmp, cluster))
+    return World(slack, telegram, env, day, tmp, redis_url, prefix, cluster)
 
 
 def start(world: World, name: str) -> subprocess.Popen[bytes]:
@@ -212,14 +222,14 @@ def report(world: World, kills: int) -> dict[str, int]:
 
 
 def all_sent(world: World) -> bool:
-    return asyncio.run(ledger(world.redis_url, world.prefix, world.day))["sent"] >= 2 * CHATS_PER_PLATFORM
+    return asyncio.run(ledger(world.redis_url, world.prefix, world.day, world.cluster))["sent"] >= 2 * CHATS_PER_PLATFORM
 
 
 @pytest.mark.slow
 def test_three_processes_deliver_each_chat_exactly_once(
-    fakes, redis_url: str, redis_prefix: str, tmp_path: Path
+    fakes, redis: tuple[str, bool], redis_prefix: str, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    world = make_world(fakes, redis_url, redis_prefix, tmp_path)
+    world = make_world(fakes, redis, redis_prefix, tmp_path)
     procs = {f"run{n}": start(world, f"run{n}") for n in range(3)}
     try:
         wait_until(lambda: all_sent(world), "200 sent ledger rows", list(procs.values()))
@@ -244,9 +254,9 @@ def test_three_processes_deliver_each_chat_exactly_once(
 
 @pytest.mark.slow
 def test_sigkill_of_the_leader_mid_fan_out_misses_nothing(
-    fakes, redis_url: str, redis_prefix: str, tmp_path: Path
+    fakes, redis: tuple[str, bool], redis_prefix: str, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    world = make_world(fakes, redis_url, redis_prefix, tmp_path)
+    world = make_world(fakes, redis, redis_prefix, tmp_path)
     procs = {f"run{n}": start(world, f"run{n}") for n in range(3)}
     in_flight: set[str] = set()
     try:
@@ -259,7 +269,7 @@ def test_sigkill_of_the_leader_mid_fan_out_misses_nothing(
         pid = procs[victim].pid
         procs[victim].send_signal(signal.SIGKILL)
         procs[victim].wait(timeout=10)
-        in_flight = asyncio.run(claimed_by(world.redis_url, world.prefix, world.day, pid))
+        in_flight = asyncio.run(claimed_by(world.redis_url, world.prefix, world.day, pid, world.cluster))
         procs[f"{victim}-restarted"] = start(world, f"{victim}-restarted")
         wait_until(lambda: all_sent(world), "200 sent ledger rows after the kill", list(procs.values()))
     finally:

@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.base import Fault
+from tests.redis_server import keys_under
 
 ROOT = Path(__file__).resolve().parents[1]
+VENV_BIN = Path(sys.executable).parent  # ./dev test runs .venv/bin/python, next to the digestbot script
 
 
 def digestbot(
@@ -36,7 +38,7 @@ def test_demo_prints_the_sample_day_in_reference_order(tmp_path):
     upvotes = [int(n) for n in re.findall(r"^\*\*Upvotes\*\*: (\d+)", result.stdout, re.M)]
     assert upvotes == [181, 86, 69, 55, 45]
     assert result.stdout.startswith("# 2026-02-13 Daily Papers (Top 5)")
-    assert 'digestbot ask "/paper 3 risks"' in result.stderr
+    assert f'{VENV_BIN / "digestbot"} ask "/paper 3 risks" --date 2026-02-13' in result.stderr
     assert "sample: 8 papers" in result.stderr
     # The golden briefs are pre-filled cache entries: real Korean briefs, no key, no call.
     assert "LLM: 0 calls answered, 0 in / 0 out tokens, $0.0000 (5 briefs from cache)" in result.stderr
@@ -44,6 +46,70 @@ def test_demo_prints_the_sample_day_in_reference_order(tmp_path):
     assert "LLM이 쓴 요약이 아닙니다" not in result.stdout
     assert (tmp_path / "archive" / "2026-02-13.ko.md").read_text(encoding="utf-8") == result.stdout
     assert (tmp_path / "store.sqlite3").is_file()
+
+
+def follow_up_hint(stderr: str) -> str:
+    """The `ask` line the demo prints, to be pasted into a shell."""
+    lines = stderr.splitlines()
+    return lines[lines.index("Ask a follow-up, answered from the store with no LLM call:") + 1].strip()
+
+
+def in_a_shell(line: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["bash", "-c", line], capture_output=True, text=True, cwd=cwd, env=env, timeout=120)
+
+
+def test_the_demo_hint_names_the_full_path_unless_digestbot_is_on_path(tmp_path, monkeypatch):
+    for name in ("DIGEST_CONFIG", "DIGEST_DATA_DIR"):  # as a user's shell has it: the hint needs neither
+        monkeypatch.delenv(name)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    path_without_venv = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if Path(p) != VENV_BIN)
+    # Started by a relative path with "..", from another folder: the hint still names the plain full path.
+    started_as = os.path.relpath(VENV_BIN / "digestbot", tmp_path)
+    result = in_a_shell(f"{started_as} demo", tmp_path, {**os.environ, "PATH": path_without_venv})
+    assert result.returncode == 0, result.stderr
+    hint = follow_up_hint(result.stderr)
+    assert hint == f'{VENV_BIN / "digestbot"} ask "/paper 3 risks" --date 2026-02-13'
+    asked = in_a_shell(hint, elsewhere, {**os.environ, "PATH": path_without_venv})
+    assert asked.returncode == 0, asked.stderr
+    assert asked.stdout.startswith("3. DeepGen 1.0")
+
+    with_venv = os.pathsep.join([str(VENV_BIN), path_without_venv])
+    result = digestbot("demo", env={"PATH": with_venv, "DIGEST_LANG": "en"})
+    hint = follow_up_hint(result.stderr)
+    assert hint == 'digestbot ask "/paper 3 risks" --date 2026-02-13 --lang en'
+    asked = in_a_shell(hint, elsewhere, {**os.environ, "PATH": with_venv})
+    assert asked.returncode == 0 and asked.stdout.startswith("3. DeepGen 1.0"), asked.stderr
+
+
+def test_the_demo_writes_to_redis_when_redis_url_is_set_and_its_hint_works_as_printed(
+    tmp_path, redis_url, redis_prefix
+):
+    """The demo and its hint use one store: with REDIS_URL, Redis (never an embedded store the hint cannot reach)."""
+    env = {"REDIS_URL": redis_url, "DIGEST_KEY_PREFIX": redis_prefix}
+    result = digestbot("demo", env=env)
+    assert result.returncode == 0, result.stderr
+    assert f"demo: the 2026-02-13 sample day, into Redis at {redis_url} (key prefix '{redis_prefix}')" in result.stderr
+    assert keys_under(redis_url, f"{redis_prefix}:{{digest:")
+    assert not (Path(os.environ["DIGEST_DATA_DIR"]) / "store.sqlite3").exists()
+    hint = follow_up_hint(result.stderr)
+    assert f" REDIS_URL={redis_url} DIGEST_KEY_PREFIX={redis_prefix} {VENV_BIN / 'digestbot'} ask " in hint
+    # As printed: from another folder, in a shell that has neither variable set.
+    (tmp_path / "elsewhere").mkdir()
+    asked = in_a_shell(hint, tmp_path / "elsewhere", dict(os.environ))
+    assert asked.returncode == 0, asked.stderr
+    assert asked.stdout.startswith("3. DeepGen 1.0")
+
+
+def test_the_demo_hint_never_prints_a_redis_password(monkeypatch, make_settings):
+    from datetime import date
+
+    from bot.cli.build import follow_up_hint
+
+    monkeypatch.setenv("REDIS_URL", "redis://default:hunter2-secret@127.0.0.1:6379/0")
+    hint, hidden = follow_up_hint(make_settings(), date(2026, 2, 13))
+    assert "REDIS_URL='redis://default:***@127.0.0.1:6379/0' " in hint and hidden
+    assert "hunter2" not in hint
 
 
 def test_build_json_has_the_contract_fields(tmp_path):
@@ -128,6 +194,31 @@ def test_a_malformed_settings_file_names_the_key(tmp_path):
     config.write_text("topk = 5", encoding="utf-8")
     result = digestbot("build", env={"DIGEST_CONFIG": str(config), "DIGEST_DATA_DIR": str(tmp_path)})
     assert result.returncode == 2 and "'topk'" in result.stderr and "unknown setting" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('timzone = "UTC"\n', "unknown setting 'timzone' in {file}; did you mean 'timezone'?"),
+        ('DIGEST_LANG = "en"\n', "unknown setting 'DIGEST_LANG' in {file}; did you mean 'lang'?"),
+        (
+            '[prices."gpt-4o-mini"]\ninput = 0.15\noutput = 0.60\ntimezone = "UTC"\n',
+            "unknown setting 'timezone' in the table [prices.gpt-4o-mini] of {file}; it is a top-level setting: "
+            "move it above the first [table] line",
+        ),
+        (
+            '[prices."m"]\ninput = 1\noutptu = 2\n',
+            "unknown setting 'outptu' in the table [prices.m] of {file}; did you mean 'output'?",
+        ),
+        ("colour = 'blue'\n", "unknown setting 'colour' in {file}; config/settings.example.toml lists every key"),
+    ],
+)
+def test_an_unknown_key_in_the_settings_file_exits_2_naming_the_nearest_valid_one(text, message, tmp_path):
+    config = tmp_path / "settings.toml"
+    config.write_text(text, encoding="utf-8")
+    result = digestbot("build", "--source", "sample", "--no-llm", env={"DIGEST_CONFIG": str(config)})
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == f"digestbot: {message.format(file=config)}\n"
 
 
 def test_the_example_settings_file_is_valid(tmp_path):

@@ -27,6 +27,7 @@ from digest.settings import Settings
 from digest.store.base import Store, Subscription
 
 DAY = date(2026, 2, 13)
+EXPIRED = -1.0  # a claim TTL that sets its expiry in the past: "the sender died" without waiting for it
 
 
 class RecordingPoster:
@@ -196,11 +197,11 @@ async def test_moved_chat_gets_its_post_under_the_new_id(settings: Settings, sto
 async def test_a_dead_senders_claim_is_taken_over_after_expiry_at_least_once(settings: Settings, store: Store) -> None:
     await stored_digest(settings, store)
     slots = await subscribe(store, "x")
-    assert await store.claim_delivery("telegram", "x", DAY, "dead", ttl_s=0.05)
+    assert await store.claim_delivery("telegram", "x", DAY, "dead", ttl_s=60)
     poster = RecordingPoster()
     live = await FanOut(settings, store, {"telegram": poster}, "p").run(slots)
     assert live.results["busy"] == 1 and poster.posts == []  # the claim is still live: hands off
-    await asyncio.sleep(0.1)
+    assert await store.claim_delivery("telegram", "x", DAY, "dead", ttl_s=EXPIRED)  # then the sender dies
     report = await FanOut(settings, store, {"telegram": poster}, "p").run(slots)
     assert report.results["sent"] == 1 and poster.posts == ["x"]
 
@@ -211,8 +212,7 @@ async def test_at_most_once_records_an_expired_claim_as_in_doubt_and_does_not_po
     await stored_digest(settings, store)
     settings = settings.model_copy(update={"delivery_mode": "at-most-once"})
     slots = await subscribe(store, "x", "y")
-    assert await store.claim_delivery("telegram", "x", DAY, "dead", ttl_s=0.01)
-    await asyncio.sleep(0.05)
+    assert await store.claim_delivery("telegram", "x", DAY, "dead", ttl_s=EXPIRED)
     poster = RecordingPoster()
     report = await FanOut(settings, store, {"telegram": poster}, "p").run(slots)
     assert poster.posts == ["y"] and report.results["in-doubt"] == 1
@@ -224,10 +224,9 @@ async def dead_sender(store: Store, chat: str, done: int, *, first: str = "h1") 
     """A sender that claimed `chat`, got `done` messages out and recorded them, then died (its claim expires)."""
     assert await store.claim_delivery("telegram", chat, DAY, "dead", ttl_s=60)
     if done:
-        assert await store.mark_progress("telegram", chat, DAY, "dead", first, done, ttl_s=0.01)
+        assert await store.mark_progress("telegram", chat, DAY, "dead", first, done, ttl_s=EXPIRED)
     else:
-        assert await store.claim_delivery("telegram", chat, DAY, "dead", ttl_s=0.01)
-    await asyncio.sleep(0.05)
+        assert await store.claim_delivery("telegram", chat, DAY, "dead", ttl_s=EXPIRED)
 
 
 async def test_a_takeover_resumes_after_the_messages_the_dead_sender_recorded(settings: Settings, store: Store) -> None:

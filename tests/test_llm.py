@@ -197,8 +197,9 @@ async def test_one_failing_paper_gets_the_offline_brief_and_the_digest_says_so(l
 
 
 async def test_a_timeout_falls_back_without_failing_the_digest(llm_settings, fake_openai, store):
-    fake_openai.fail_next(Fault(delay_s=1.5))
-    summary = await summarize(llm_settings(llm_timeout_s=0.3, llm_concurrency=1), store, papers())
+    # The other four calls must answer within the timeout too: a margin no loaded machine misses (they take ms).
+    fake_openai.fail_next(Fault(delay_s=4.0))
+    summary = await summarize(llm_settings(llm_timeout_s=2.0, llm_concurrency=1), store, papers())
     assert [r.brief.origin for r in summary.results] == ["fallback", "llm", "llm", "llm", "llm"]
 
 
@@ -330,7 +331,7 @@ async def test_the_budget_day_is_the_calendar_day_in_digest_timezone(llm_setting
 
 
 async def test_a_cancelled_build_gives_its_reservations_back(llm_settings, fake_openai, store):
-    fake_openai.latency_s = 1.0
+    fake_openai.latency_s = 3.0  # all five must be in flight at once before the first answers (they take ms to send)
     settings = llm_settings(daily_budget_usd=1.0)
     client = make_client(settings)
     summarizer = BriefSummarizer(settings, store, client, now=at("2026-02-14T00:30:00"))
@@ -408,7 +409,7 @@ async def test_a_refused_key_is_said_once_however_many_calls_were_in_flight(llm_
 
 
 async def test_calls_run_concurrently_up_to_the_bound(llm_settings, fake_openai, store):
-    fake_openai.latency_s = 0.3
+    fake_openai.latency_s = 0.6  # long enough that the two calls overlap even when the second is sent late
     await summarize(llm_settings(llm_concurrency=2), store, papers())
     assert fake_openai.max_in_flight == 2
 

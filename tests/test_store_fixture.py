@@ -135,3 +135,105 @@ async def test_a_fan_out_posts_nothing_to_a_chat_already_served(
     assert fake_slack.posts_to("C0CLAIMED"), (
         f"{report.results} {report.errors}: the claim a dead sender left behind is taken over and served"
     )
+
+
+async def test_an_old_redis_layout_moves_to_hash_tagged_keys_once(tmp_path: Path) -> None:
+    """The v1 dump's keys have no hash tags: the first use moves every one of them (nothing under an old name is
+    left), rebuilds the day's counts from its rows, gives the ledger a retention from now, and a second store
+    finds nothing left to do."""
+    from redis.asyncio import Redis
+
+    from digest.store.redis import LAYOUT, RedisStore
+
+    server = PrivateRedis(dump=DATA / "store-v1.rdb")
+    server.start()
+    raw = Redis.from_url(server.url, decode_responses=True)
+    try:
+        before = {key async for key in raw.scan_iter(match="digestbot:*")}
+        assert not any("{" in key for key in before)  # the fixture really is the old layout
+        store = RedisStore(server.url, prefix=MANIFEST["prefix"])
+        try:
+            counts = await store.delivery_counts(DAY)
+        finally:
+            await store.close()
+        after = {key async for key in raw.scan_iter(match="digestbot:*")}
+        untagged = {key for key in after if "{" not in key}
+        kinds = {key.split(":")[1] for key in untagged}
+        assert kinds <= {"brief", "spend", "lock", "once", "fulltext", "layout"}, untagged
+        assert int(await raw.get("digestbot:layout")) == LAYOUT
+        expected: dict[tuple[str, str], int] = {}
+        for row in MANIFEST["ledger"]:
+            expected[(row["platform"], row["status"])] = expected.get((row["platform"], row["status"]), 0) + 1
+        assert counts.rows == expected
+        assert counts.last_sent is not None
+        row_key = f"digestbot:{{day:{DAY}}}:dlv:slack:C0SERVED"
+        assert 0 < await raw.ttl(row_key) <= 30 * 86400  # a full retention from the upgrade
+        assert await raw.ttl(f"digestbot:{{digest:ko}}:day:{DAY}") == -1  # digests are kept
+        again = RedisStore(server.url, prefix=MANIFEST["prefix"])
+        try:
+            waiting = await again.due_subscriptions(datetime(2000, 1, 1, tzinfo=UTC))  # all to be planned
+            assert len(waiting) == len(MANIFEST["subscriptions"])
+        finally:
+            await again.close()
+        assert {key async for key in raw.scan_iter(match="digestbot:*")} == after
+    finally:
+        await raw.aclose()
+        server.close()
+
+
+async def test_an_upgraded_store_moves_into_a_redis_cluster_with_redis_cli(redis_cluster_url: str) -> None:
+    """The documented way from one Redis to a cluster: upgrade the layout on the single node (any first use), then
+    `redis-cli --cluster import`; every key lands in its slot, and the store reads all of it through the cluster."""
+    from digest.store.redis import RedisStore
+
+    server = PrivateRedis(dump=DATA / "store-v1.rdb")
+    server.start()
+    try:
+        single = RedisStore(server.url, prefix=MANIFEST["prefix"])
+        try:
+            await single.ping()  # the first use moves the keys to the tagged layout
+        finally:
+            await single.close()
+        node = redis_cluster_url.removeprefix("redis://").removesuffix("/0")
+        subprocess.run(
+            ["redis-cli", "--cluster", "import", node, "--cluster-from", f"127.0.0.1:{server.port}", "--cluster-copy"],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+    finally:
+        server.close()
+    store = RedisStore(redis_cluster_url, prefix=MANIFEST["prefix"], cluster=True)
+    try:
+        digest = await store.find_digest("ko", DAY)
+        assert digest is not None and [i.paper.id for i in digest.items] == MANIFEST["papers"]["ko"]
+        assert len(await store.list_subscriptions()) == len(MANIFEST["subscriptions"])
+        rows = {(r.platform, r.chat_id): r.status for r in await store.list_deliveries(DAY)}
+        assert rows == {(r["platform"], r["chat_id"]): r["status"] for r in MANIFEST["ledger"]}
+        assert (await store.delivery_counts(DAY)).by_status()["sent"] == 2
+        assert await store.claim_delivery("slack", "C0SERVED", DAY, "cluster-host", 60) is False  # sent stays sent
+    finally:
+        await store.close()
+
+
+async def test_an_old_sqlite_file_gets_its_counts_expiries_and_schedule_index(tmp_path: Path) -> None:
+    import sqlite3
+
+    from digest.store.sqlite import SqliteStore
+
+    path = tmp_path / "store.sqlite3"
+    shutil.copyfile(DATA / "store-v1.sqlite3", path)
+    store = SqliteStore(path)
+    try:
+        counts = await store.delivery_counts(DAY)
+        waiting = await store.due_subscriptions(datetime(2000, 1, 1, tzinfo=UTC))
+    finally:
+        await store.close()
+    expected: dict[tuple[str, str], int] = {}
+    for row in MANIFEST["ledger"]:
+        expected[(row["platform"], row["status"])] = expected.get((row["platform"], row["status"]), 0) + 1
+    assert counts.rows == expected and counts.last_sent is not None
+    assert len(waiting) == len(MANIFEST["subscriptions"])  # every chat to be planned by the next tick
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT COUNT(*) FROM deliveries WHERE expires IS NULL").fetchone()[0] == 0
+        assert db.execute("PRAGMA user_version").fetchone()[0] >= 1

@@ -68,8 +68,9 @@ async def test_both_backends_write_the_version_and_satisfy_each_protocol(
                 assert json.loads(body)[schema.VERSION_KEY] >= 2
         raw = Redis.from_url(redis_url, decode_responses=True)
         try:
-            assert json.loads(await raw.get(f"{redis_prefix}:sub:telegram:7"))[schema.VERSION_KEY] >= 2
-            assert int(await raw.hget(f"{redis_prefix}:dlv:telegram:7:{DAY}", schema.VERSION_KEY)) >= 2
+            assert json.loads(await raw.get(redis_store._sub_key("telegram", "7")))[schema.VERSION_KEY] >= 2
+            row = redis_store._row_key("telegram", "7", DAY.isoformat())
+            assert int(await raw.hget(row, schema.VERSION_KEY)) >= 2
             await raw.delete(*[k async for k in raw.scan_iter(match=f"{redis_prefix}:*")])
         finally:
             await raw.aclose()

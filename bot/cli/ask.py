@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import replace
 from datetime import date
 from typing import Annotated
 
@@ -30,7 +31,8 @@ def render_reply(reply: Reply, platform: str) -> str:
 
 
 def _context(settings: Settings, platform: str, lang: Lang, default_day: date | None = None) -> Context:
-    """The terminal as a chat of `platform` (its command names in the replies), in `lang`."""
+    """The terminal as a chat of `platform` (its command names in the replies), in `lang`; the commands add
+    where the store is, for the operator (an empty store's answer names it)."""
     if platform == PLAIN:
         return Context.of(settings, lang=lang, default_day=default_day)
     return registry.adapter(platform).context(settings, lang=lang, default_day=default_day)
@@ -41,7 +43,7 @@ async def _ask(settings: Settings, text: str, ctx: Context) -> Reply:
     try:
         with contextlib.suppress(StoreUnavailable):  # answer() below says so in the reply
             await flush_pending(settings, store)
-        return await answer(text, store, ctx)
+        return await answer(text, store, replace(ctx, store_description=store.describe()))
     finally:
         await store.close()
 
@@ -97,7 +99,8 @@ async def _shell(settings: Settings, lang: Lang, platform: str) -> None:
                 break
             if not text.strip():
                 continue
-            reply = await answer(text, store, _context(settings, platform, lang))
+            ctx = replace(_context(settings, platform, lang), store_description=store.describe())
+            reply = await answer(text, store, ctx)
             typer.echo(render_reply(reply, platform) + "\n")
     finally:
         await store.close()

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import shlex
+import shutil
+import sys
 import time
 from datetime import date, datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -125,18 +130,69 @@ def past_day(value: str | None, settings: Settings) -> date:
     return day
 
 
+# The environment that says where the store is: the demo's follow-up hint repeats what is set, so it works as
+# printed even when the demo was run with them set for that one command.
+STORE_LOCATION_ENV = ("DIGEST_CONFIG", "DIGEST_DATA_DIR", "REDIS_URL", "DIGEST_KEY_PREFIX")
+
+
+def self_command() -> str:
+    """How to run this digestbot again from any folder: its name when PATH finds this one, else its full path."""
+    argv0 = Path(sys.argv[0])
+    script = argv0 if argv0.name == "digestbot" else Path(sys.executable).parent / "digestbot"
+    if not script.is_file():  # python -m bot.cli from a source tree without the console script
+        return shlex.join([sys.executable, "-m", "bot.cli"])
+    on_path = shutil.which("digestbot")
+    if on_path and os.path.samefile(on_path, script):
+        return "digestbot"
+    return shlex.quote(os.path.abspath(script))
+
+
+def follow_up_hint(settings: Settings, day: date) -> tuple[str, bool]:
+    """The `ask` command for the demo day as one line to paste, and whether it hides a password (a Redis URL's)."""
+    assignments = []
+    hidden = False
+    for name in STORE_LOCATION_ENV:
+        value = os.environ.get(name)
+        if not value:
+            continue
+        if name == "DIGEST_DATA_DIR":
+            value = str(settings.data_dir)
+        elif name == "DIGEST_CONFIG":
+            value = os.path.abspath(value)
+        elif name == "REDIS_URL":
+            from digest.store.redis import safe_url  # the redis client only when Redis is configured
+
+            hidden = safe_url(value) != value
+            value = safe_url(value)
+        assignments.append(f"{name}={shlex.quote(value)}")
+    words = [self_command(), "ask", '"/paper 3 risks"', "--date", day.isoformat()]
+    if settings.lang != "ko":
+        words += ["--lang", settings.lang]
+    return " ".join([*assignments, *words]), hidden
+
+
+async def describe_store(settings: Settings) -> str:
+    store = open_store(settings)
+    try:
+        return store.describe()
+    finally:
+        await store.close()
+
+
 def demo() -> None:
-    """Build the 2026-02-13 sample day offline (no keys, no network) and show how to ask a follow-up."""
-    settings = settings_or_exit(redis_url=None)
-    progress(f"demo: the {sample.DEMO_DAY} sample day, embedded store in {settings.data_dir}")
+    """Build the 2026-02-13 sample day offline (no keys, no network) into the configured store and show how to ask
+    a follow-up."""
+    settings = settings_or_exit()
+    progress(f"demo: the {sample.DEMO_DAY} sample day, into {run(describe_store(settings))}")
     try:
         result = run(build_day(settings, sample.DEMO_DAY, sample.NAME, None, False))
     except pipeline.BuildFailed as exc:
         raise fail(str(exc)) from None
     report(result, as_json=False)
-    typer.echo(
+    hint, hidden = follow_up_hint(settings, sample.DEMO_DAY)
+    echo_err(
         "\nAsk a follow-up, answered from the store with no LLM call:\n"
-        f'  digestbot ask "/paper 3 risks" --date {sample.DEMO_DAY}\n'
-        f"The report is archived in {result.archive_paths[0]}",
-        err=True,
+        f"  {hint}\n"
+        + ("(with your REDIS_URL where *** hides its password)\n" if hidden else "")
+        + f"The report is archived in {result.archive_paths[0]}"
     )

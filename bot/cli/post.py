@@ -69,6 +69,7 @@ async def _post(settings: Settings, day: date, platform: str | None, dry_run: bo
             progress(f"no poster for {', '.join(missing)} (bot token unset): those chats are skipped")
         report = await FanOut(settings, store, posters, process_id()).run(slots)
         typer.echo(report.summary("post"))
+        await store.prune()  # a deployment that posts from cron, without `digestbot run`, stays bounded too
         not_served = ("failed", "unreachable", "no-poster", "no-digest", "in-doubt")
         return 1 if any(report.results[k] for k in not_served) else 0
     finally:

@@ -44,8 +44,13 @@ async def _migrate(settings: Settings, source_path: Path) -> dict[str, int]:
     from digest.store.redis import RedisStore
     from digest.store.sqlite import SqliteStore
 
-    source = SqliteStore(source_path, prefix=settings.key_prefix)
-    target = RedisStore(settings.redis_url or "", prefix=settings.key_prefix)
+    source = SqliteStore(source_path, prefix=settings.key_prefix, retention_days=settings.retention_days)
+    target = RedisStore(
+        settings.redis_url or "",
+        prefix=settings.key_prefix,
+        cluster=settings.redis_cluster,
+        retention_days=settings.retention_days,
+    )
     try:
         return await sqlite_to_redis(source, target)
     finally:

@@ -38,6 +38,9 @@ class Context:
     # What users type on this platform to subscribe, and to see the subscription (both named in replies).
     subscribe_command: str = "/subscribe"
     settings_command: str = "/settings"
+    # Where the store is (Store.describe()), named when it holds no digest at all: set by the terminal commands
+    # for the operator; chats never get paths or Redis URLs.
+    store_description: str | None = None
 
     @classmethod
     def of(cls, settings: Settings, **fields: Any) -> Context:

@@ -84,13 +84,13 @@ def _resolve(day: Day | None, today: date) -> date | None:
     return day
 
 
-async def _missing_day(store: DigestStore, lang: Lang, day: date | None, example: str) -> Reply:
+async def _missing_day(store: DigestStore, lang: Lang, day: date | None, example: str, ctx: Context) -> Reply:
     """No digest for `day` (or none at all): name the nearest day that has one, with a command for it."""
     days = await store.list_dates(lang)
     if not days:
-        return Reply(
-            kind="error", parts=[Part(paragraphs=[t(lang, "no_digests")])], footer=t(lang, "example", example="/help")
-        )
+        where = ctx.store_description
+        empty = t(lang, "no_digests_in", store=where) if where else t(lang, "no_digests")
+        return Reply(kind="error", parts=[Part(paragraphs=[empty])], footer=t(lang, "example", example="/help"))
     target = day or days[0]
     nearest = min(days, key=lambda d: (abs((d - target).days), -d.toordinal()))
     message = t(lang, "no_digest", date=target.isoformat(), nearest=nearest.isoformat())
@@ -253,10 +253,10 @@ def button_gone_reply(lang: Lang) -> Reply:
 async def _answer_paper(cmd: PaperCommand, store: DigestStore, lang: Lang, ctx: Context) -> Reply:
     day = _resolve(cmd.day, ctx.today)
     if cmd.paper_id is not None:
-        return await _answer_paper_id(cmd, cmd.paper_id, store, lang, day, ctx.public_url)
+        return await _answer_paper_id(cmd, cmd.paper_id, store, lang, day, ctx)
     digest = await store.find_digest(lang, day)
     if digest is None:
-        return await _missing_day(store, lang, day, f"/paper {cmd.rank} {cmd.section.key}")
+        return await _missing_day(store, lang, day, f"/paper {cmd.rank} {cmd.section.key}", ctx)
     item = digest.item(cmd.rank or 0)
     if item is None:
         if not digest.items:
@@ -270,15 +270,15 @@ async def _answer_paper(cmd: PaperCommand, store: DigestStore, lang: Lang, ctx: 
 
 
 async def _answer_paper_id(
-    cmd: PaperCommand, paper_id: str, store: DigestStore, lang: Lang, day: date | None, public_url: str | None
+    cmd: PaperCommand, paper_id: str, store: DigestStore, lang: Lang, day: date | None, ctx: Context
 ) -> Reply:
     days = [day] if day is not None else (await store.list_dates(lang))[:ID_SEARCH_DAYS]
     for candidate in days:
         digest = await store.find_digest(lang, candidate)
         if digest is not None and (item := digest.find(paper_id)) is not None:
-            return paper_reply(digest, item, cmd.section, lang, public_url)
+            return paper_reply(digest, item, cmd.section, lang, ctx.public_url)
     if day is not None and await store.find_digest(lang, day) is None:
-        return await _missing_day(store, lang, day, f"/paper {paper_id} {cmd.section.key}")
+        return await _missing_day(store, lang, day, f"/paper {paper_id} {cmd.section.key}", ctx)
     return _error(lang, t(lang, "no_paper", paper_id=paper_id), f"/paper 1 {cmd.section.key}")
 
 
@@ -286,7 +286,7 @@ async def _answer_digest(cmd: DigestCommand, store: DigestStore, lang: Lang, ctx
     day = _resolve(cmd.day, ctx.today)
     digest = await store.find_digest(lang, day)
     if digest is None:
-        return await _missing_day(store, lang, day, "/digest")
+        return await _missing_day(store, lang, day, "/digest", ctx)
     return digest_reply(digest, lang, ctx.public_url)
 
 

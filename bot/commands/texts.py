@@ -29,6 +29,8 @@ KO: dict[str, str] = {
     "empty_digest": "{date} 다이제스트에는 논문이 없습니다.",
     "no_digest": "{date} 다이제스트는 없습니다. 가장 가까운 날짜는 {nearest}입니다.",
     "no_digests": "아직 저장된 다이제스트가 없습니다. 아침 다이제스트가 올라온 뒤 다시 물어봐 주세요.",
+    "no_digests_in": "{store}에 저장된 다이제스트가 아직 없습니다. digestbot build 로 만들거나, 다른 저장소라면 "
+    "DIGEST_DATA_DIR 또는 REDIS_URL 을 확인하세요.",
     "no_paper": "최근 다이제스트에서 arXiv {paper_id} 논문을 찾지 못했습니다.",
     "unavailable": "아카이브를 잠시 사용할 수 없습니다. 잠시 뒤 같은 명령을 다시 보내 주세요.",
     "internal": "답을 만들다가 문제가 생겼습니다. 운영자에게 알렸습니다. 잠시 뒤 다시 시도해 주세요.",
@@ -103,6 +105,8 @@ EN: dict[str, str] = {
     "empty_digest": "The {date} digest has no papers.",
     "no_digest": "There is no digest for {date}. The nearest day with one is {nearest}.",
     "no_digests": "No digest is stored yet. Ask again after the morning digest is posted.",
+    "no_digests_in": "No digest is stored yet in {store}. Build one with digestbot build, or if the digests are "
+    "elsewhere, check DIGEST_DATA_DIR or REDIS_URL.",
     "no_paper": "arXiv {paper_id} is not in any recent digest.",
     "unavailable": "The archive is temporarily unavailable. Send the same command again in a moment.",
     "internal": "Something went wrong while answering; the operator has been told. Try again in a moment.",

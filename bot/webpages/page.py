@@ -9,6 +9,7 @@ no inline style, no external font. Only thumbnails (https) come from elsewhere.
 from __future__ import annotations
 
 import re
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ from digest.sections import (
 from digest.settings import Settings
 from digest.store import Store
 
-HERE = Path(__file__).parent
+HERE = Path(str(resources.files("bot.webpages")))  # templates/ and static/, shipped as package data
 
 CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self' https: data:; "

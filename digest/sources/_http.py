@@ -37,17 +37,23 @@ class Pacer:
     One lock per event loop: a process may run several loops in turn (the CLI, tests), and an asyncio.Lock
     that has been waited on belongs to the loop it was first waited on."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
         self._last = float("-inf")
+        self._clock = clock  # tests step these instead of racing the wall clock
+        self._sleep = sleep
 
     async def wait(self, interval_s: float) -> None:
         lock = self._locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())
         async with lock:
-            pause = self._last + interval_s - time.monotonic()
+            pause = self._last + interval_s - self._clock()
             if pause > 0:
-                await asyncio.sleep(pause)
-            self._last = time.monotonic()
+                await self._sleep(pause)
+            self._last = self._clock()
 
 
 def retry_after_seconds(value: str | None) -> float | None:

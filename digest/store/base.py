@@ -7,7 +7,9 @@ and lets a test stand in with a small double. Every backend passes the same cont
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
 from typing import Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
@@ -20,6 +22,13 @@ from digest.models import Brief, Digest, Lang
 Platform = str
 DeliveryStatus = Literal["claimed", "sent", "failed"]
 SPEND_KEEP_DAYS = 3  # how long a day's LLM spend is kept (a build may run a little after its day ends)
+RETENTION_DAYS = 30  # default: ledger rows, their counts and once-keys live this long after their last change
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 class StoreUnavailable(Exception):
@@ -57,6 +66,47 @@ class Delivery(BaseModel):
     expires_at: datetime | None = None  # a claim past this is taken over by the next claimer
     progress: int = 0  # how many of the post's messages are out (bot.platform.PostProgress.done)
     took_over: str | None = None  # the owner whose expired claim this claim replaced: it died mid-post
+
+
+@dataclass(frozen=True)
+class LastSent:
+    platform: Platform
+    chat_id: str
+    at: datetime
+
+
+@dataclass
+class DayCounts:
+    """The ledger of one digest day in numbers, kept as rows change (never counted from the rows when read)."""
+
+    day: date
+    rows: dict[tuple[Platform, DeliveryStatus], int] = field(default_factory=dict)
+    last_sent: LastSent | None = None  # the row that most recently became "sent"
+
+    def by_status(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for (_, status), n in self.rows.items():
+            out[status] = out.get(status, 0) + n
+        return out
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A subscription with its mark in the schedule index: the epoch milliseconds of its next post, or a
+    negative number while it is waiting to be planned (it changed, or the schedule's basis did)."""
+
+    sub: Subscription
+    mark: float
+
+
+@dataclass(frozen=True)
+class NextPost:
+    """The scheduler's plan for one chat: `at` replaces the index mark only if the mark is still `mark`."""
+
+    platform: Platform
+    chat_id: str
+    mark: float
+    at: datetime | None  # None: the chat never posts (no weekday) until it changes
 
 
 @runtime_checkable
@@ -127,6 +177,19 @@ class SubscriptionStore(Protocol):
     async def move_subscription(self, platform: Platform, old_chat_id: str, new_chat_id: str) -> bool:
         """A chat changed id (a group upgraded to a supergroup): keep its settings and its ledger under the new id."""
 
+    # The schedule index: every subscription by the instant of its next post, so a scheduler tick reads only the
+    # chats that are due. put/move mark a subscription "to be planned"; the scheduler (bot/) plans it.
+
+    async def due_subscriptions(self, until: datetime) -> list[Planned]:
+        """Subscriptions whose next post is at or before `until`, and those waiting to be planned."""
+
+    async def set_next_posts(self, plans: Sequence[NextPost]) -> None:
+        """Record each plan unless its subscription changed since it was read (its mark is no longer `mark`)."""
+
+    async def reset_schedule(self, basis: str) -> bool:
+        """When `basis` (what the plans were computed from: the deployment's defaults) differs from the stored
+        one, mark every subscription to be planned again and store `basis`; True when it did."""
+
 
 @runtime_checkable
 class DeliveryLedger(Protocol):
@@ -158,6 +221,16 @@ class DeliveryLedger(Protocol):
 
     async def list_deliveries(self, day: date) -> list[Delivery]: ...
 
+    async def deliveries_of(self, day: date, chats: Sequence[tuple[Platform, str]]) -> list[Delivery]:
+        """The rows of `chats` on `day` (those that exist): what a fan-out of those chats needs, and no more."""
+
+    async def delivery_counts(self, day: date) -> DayCounts:
+        """Rows of `day` per platform and status, and the last row sent: constant work, whatever the ledger holds."""
+
+    async def prune(self) -> int:
+        """Remove ledger rows, counts, once-keys and locks past their expiry (Redis expires them by itself);
+        returns how many records went."""
+
     # Short-lived locks (leader election) and once-only keys (a platform's retried events)
     async def acquire_lock(self, name: str, token: str, ttl_s: float) -> bool: ...
 
@@ -177,5 +250,10 @@ class Store(DigestStore, FullTextStore, SpendStore, SubscriptionStore, DeliveryL
 
     async def ping(self) -> None:
         """Raise StoreUnavailable when the backend cannot be reached."""
+
+    def describe(self) -> str:
+        """Where the data lives, for operators ("the embedded store at /path", "Redis at redis://host:6379/0");
+        never a password."""
+        ...
 
     async def close(self) -> None: ...

@@ -1,39 +1,59 @@
-"""RedisStore: the Store protocol on Redis (redis-py asyncio). Semantics match SqliteStore exactly.
+"""RedisStore: the Store protocol on Redis or Redis Cluster (redis-py asyncio). Semantics match SqliteStore exactly.
 
-Keys (all under `<prefix>:` so several deployments can share one Redis):
-  digest:<lang>:<day>    hash {body: digest JSON, v: version, ids: JSON list of paper ids}
-  dates:<lang>           sorted set of days (score: ordinal) with a digest in <lang>
-  brief:<key>            string, Brief JSON
-  spend:<day>            string, the LLM spend of that day in USD (INCRBYFLOAT), expires after SPEND_KEEP_DAYS
-  sub:<platform>:<chat>  string, Subscription JSON;  subs:<platform>  set of chat ids;
-  sub-platforms          set of the platforms with a subscription (filled from subs:* once, for older stores)
-  layout                 the key layout's version (LAYOUT); bodies carry their own (digest.store.schema)
-  dlv:<platform>:<chat>:<day>  hash of Delivery fields (+ exp_ms); dlv-day:<day> set of "<platform>:<chat>";
-  dlv-chat:<platform>:<chat>   set of days (so a moved chat takes its ledger along)
-  lock:<name>            string token with PX expiry;  once:<key>  NX PX marker
-  fulltext:<id>:v<n>     string, base64 of the zlib-compressed parsed full text (digest.fulltext), with a TTL
+Key layout (LAYOUT 3). Every key starts with `<prefix>:` so several deployments can share one Redis. Keys that
+one script touches together carry the same hash tag, the `{...}` right after the prefix, so they live in one
+cluster slot; a key that is only ever touched alone has no tag.
 
-A digest is written in one MULTI/EXEC, so readers see the old one or the new one. Ledger and lock changes that
-read before they write are Lua scripts (atomic on the server). Every connection error or timeout becomes
-StoreUnavailable; the pool reconnects by itself on the next call, so no restart is needed after an outage.
-The Lua scripts build some keys from the prefix, so this targets a single Redis (not Redis Cluster).
+THE RULE for every new key: if a Lua script or a MULTI touches it together with another key, it joins that
+key's group (`self._tagged(group, ...)` gives `<prefix>:{<group>}:...`); a key touched alone uses
+`self._key(...)`. A script receives every key it touches in KEYS, or builds it from a KEYS entry of the same
+group (the `_FIND` script). Nothing crosses groups atomically; what must stay consistent across groups is
+ordered so that a crash in between is harmless (see `_note_ledger_day`). Per-day keys always get an expiry.
+
+  {digest:<lang>}:day:<day>   hash {body: digest JSON, v: version, ids: JSON list of paper ids}
+  {digest:<lang>}:dates       sorted set of days (score: ordinal) with a digest in <lang>
+  {subs}:sub:<platform>:<chat>  string, Subscription JSON
+  {subs}:chats:<platform>     set of chat ids;  {subs}:platforms  set of platforms with a subscription
+  {subs}:next                 sorted set "<platform>:<chat>" -> the epoch ms of its next post (the schedule
+                              index; < 0: to be planned, see digest.store.base.Planned);  {subs}:gen  counter
+                              of those marks;  {subs}:basis  what the plans were computed from
+  {subs}:ledger-days          sorted set of days that have ledger rows (score: when last noted), for moves
+  {day:<day>}:dlv:<platform>:<chat>  hash of Delivery fields (+ exp_ms: the claim's expiry)
+  {day:<day>}:chats           set of "<platform>:<chat>" with a row that day
+  {day:<day>}:counts          hash "<platform>|<status>" -> rows, and last_platform/last_chat/last_at: the row
+                              last sent; changed by the same script that changes a row, so never recounted
+  brief:<key>                 string, Brief JSON
+  spend:<day>                 string, the LLM spend of that day in USD, expires after SPEND_KEEP_DAYS
+  lock:<name>                 string token with PX expiry;  once:<key>  marker with an expiry
+  fulltext:<id>:v<n>          string, base64 of the zlib-compressed parsed full text, with a TTL
+  layout                      the key layout's version; bodies carry their own (digest.store.schema)
+
+Retention: a day's ledger keys, the ledger-days index and once-keys expire `retention_days` after their last
+change (PEXPIREAT on the store's clock), so nothing per-day outlives it. Digests, briefs and subscriptions stay.
+
+A store of an older layout (no tags) is moved to this one on first use (digest.store.redis_layout). Every
+connection error or timeout becomes StoreUnavailable; the pool reconnects by itself on the next call, so no
+restart is needed after an outage. With `cluster=True` (DIGEST_REDIS_CLUSTER) the URL names any node of a Redis
+Cluster; the client learns the others and follows slot moves.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import functools
 import json
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import date, datetime, timedelta
 from typing import Any, ParamSpec, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 from uuid import uuid4
 
 from redis import exceptions as rex
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
@@ -41,25 +61,40 @@ from digest.fulltext.model import Entry as FullTextEntry
 from digest.fulltext.model import pack, unpack
 from digest.models import LANGS, Brief, Digest, Lang
 from digest.store import schema
-from digest.store.base import SPEND_KEEP_DAYS, Delivery, Platform, StoreUnavailable, Subscription
+from digest.store.base import (
+    RETENTION_DAYS,
+    SPEND_KEEP_DAYS,
+    Clock,
+    DayCounts,
+    Delivery,
+    LastSent,
+    NextPost,
+    Planned,
+    Platform,
+    StoreUnavailable,
+    Subscription,
+    utcnow,
+)
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
-LAYOUT = 2  # 2: the sub-platforms index
+LAYOUT = 3  # 2: the sub-platforms index; 3: hash tags, ledger counts and expiry, the schedule index
 PARSE_CACHE_SIZE = 64  # parsed digests kept in process, checked against the stored version on every read
+NEVER_MS = 253402300799000  # 9999-12-31: the schedule mark of a chat that posts on no weekday
 
 LATEST_SCAN = 60  # days looked back for the latest digest with papers
 
 # find_digest in one round trip: resolve "latest" on the server, and send the body only when the caller's
-# cached version is not the stored one.  ARGV: prefix, lang, day ("" = latest), known version.
+# cached version is not the stored one.  KEYS: the dates index.  ARGV: the day keys' stem (same tag as KEYS[1]),
+# day ("" = latest), known version.
 _FIND = """
-local day = ARGV[3]
+local day = ARGV[2]
 if day == '' then
   -- "latest": the newest day whose digest has papers (an empty day must not empty every follow-up)
-  local days = redis.call('ZREVRANGE', ARGV[1] .. ':dates:' .. ARGV[2], 0, LATEST_SCAN - 1)
+  local days = redis.call('ZREVRANGE', KEYS[1], 0, LATEST_SCAN - 1)
   for _, candidate in ipairs(days) do
-    local ids = redis.call('HGET', ARGV[1] .. ':digest:' .. ARGV[2] .. ':' .. candidate, 'ids')
+    local ids = redis.call('HGET', ARGV[1] .. candidate, 'ids')
     if ids and ids ~= '[]' then
       day = candidate
       break
@@ -67,61 +102,205 @@ if day == '' then
   end
   if day == '' then return false end
 end
-local key = ARGV[1] .. ':digest:' .. ARGV[2] .. ':' .. day
+local key = ARGV[1] .. day
 local v = redis.call('HGET', key, 'v')
 if not v then return false end
-if v == ARGV[4] then return {day, v} end
+if v == ARGV[3] then return {day, v} end
 return {day, v, redis.call('HGET', key, 'body')}
 """.replace("LATEST_SCAN", str(LATEST_SCAN))
 
-# KEYS: row, day index, chat index.
-# ARGV: owner, now_ms, exp_ms, now_iso, exp_iso, platform, chat, day, member, schema version
+# KEYS: the digest, the dates index.  ARGV: body, version, ids, day, ordinal
+_SAVE_DIGEST = """
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'body', ARGV[1], 'v', ARGV[2], 'ids', ARGV[3])
+redis.call('ZADD', KEYS[2], ARGV[5], ARGV[4])
+return 1
+"""
+
+# Counting rows as they change: the row's old status (false when new) and its new one.  Used inside ledger scripts
+# whose KEYS[3] is the day's counts and ARGV[1] the platform.
+_COUNT = """
+local function count(before, after)
+  if before == after then return end
+  if before then redis.call('HINCRBY', KEYS[3], ARGV[1] .. '|' .. before, -1) end
+  redis.call('HINCRBY', KEYS[3], ARGV[1] .. '|' .. after, 1)
+end
+local function keep(until_ms)
+  for i = 1, 3 do redis.call('PEXPIREAT', KEYS[i], until_ms) end
+end
+"""
+
+# KEYS: row, the day's chats, the day's counts.
+# ARGV: platform, owner, now_ms, exp_ms, now_iso, exp_iso, chat, day, member, schema version, keep_until_ms
 # message_id and progress stay: the new owner resumes the post. took_over: whose expired claim this replaced.
-_CLAIM = """
+_CLAIM = (
+    _COUNT
+    + """
 local status = redis.call('HGET', KEYS[1], 'status')
 if status == 'sent' then return 0 end
 local took = false
 if status == 'claimed' then
   local owner = redis.call('HGET', KEYS[1], 'owner')
-  if owner ~= ARGV[1] then
+  if owner ~= ARGV[2] then
     local exp = tonumber(redis.call('HGET', KEYS[1], 'exp_ms') or '0')
-    if exp > tonumber(ARGV[2]) then return 0 end
+    if exp > tonumber(ARGV[3]) then return 0 end
     took = owner
   end
 end
 redis.call('HINCRBY', KEYS[1], 'attempts', 1)
-redis.call('HSET', KEYS[1], 'platform', ARGV[6], 'chat_id', ARGV[7], 'day', ARGV[8], 'status', 'claimed',
-  'owner', ARGV[1], 'updated_at', ARGV[4], 'expires_at', ARGV[5], 'exp_ms', ARGV[3], 'schema_version', ARGV[10])
+redis.call('HSET', KEYS[1], 'platform', ARGV[1], 'chat_id', ARGV[7], 'day', ARGV[8], 'status', 'claimed',
+  'owner', ARGV[2], 'updated_at', ARGV[5], 'expires_at', ARGV[6], 'exp_ms', ARGV[4], 'schema_version', ARGV[10])
 if took then redis.call('HSET', KEYS[1], 'took_over', took) else redis.call('HDEL', KEYS[1], 'took_over') end
 redis.call('SADD', KEYS[2], ARGV[9])
-redis.call('SADD', KEYS[3], ARGV[8])
+count(status, 'claimed')
+keep(ARGV[11])
 return 1
 """
+)
 
 # Only the claim's owner writes progress (and extends the claim).  KEYS: row.
-# ARGV: owner, message_id ('' = none), done, now_iso, exp_iso, exp_ms
+# ARGV: owner, message_id ('' = none), done, now_iso, exp_iso, exp_ms, keep_until_ms
 _PROGRESS = """
 if redis.call('HGET', KEYS[1], 'status') ~= 'claimed' or redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then
   return 0
 end
 if ARGV[2] == '' then redis.call('HDEL', KEYS[1], 'message_id') else redis.call('HSET', KEYS[1], 'message_id', ARGV[2]) end
 redis.call('HSET', KEYS[1], 'progress', ARGV[3], 'updated_at', ARGV[4], 'expires_at', ARGV[5], 'exp_ms', ARGV[6])
+redis.call('PEXPIREAT', KEYS[1], ARGV[7])
 return 1
 """
 
-# KEYS: row, day index, chat index.
-# ARGV: status, owner, now_iso, platform, chat, day, member, field, value, schema version
+# KEYS: row, the day's chats, the day's counts.
+# ARGV: platform, status, owner, now_iso, chat, day, member, field, value, schema version, keep_until_ms
 # 'failed' never downgrades a 'sent' row; the claim's expiry goes away either way. message_id and progress stay
 # on a failed row (a retry resumes there); 'sent' sets message_id.
-_FINISH = """
-if ARGV[1] == 'failed' and redis.call('HGET', KEYS[1], 'status') == 'sent' then return 0 end
+_FINISH = (
+    _COUNT
+    + """
+local before = redis.call('HGET', KEYS[1], 'status')
+if ARGV[2] == 'failed' and before == 'sent' then return 0 end
 if not redis.call('HGET', KEYS[1], 'attempts') then redis.call('HSET', KEYS[1], 'attempts', 1) end
 redis.call('HDEL', KEYS[1], 'expires_at', 'exp_ms', 'error')
-redis.call('HSET', KEYS[1], 'platform', ARGV[4], 'chat_id', ARGV[5], 'day', ARGV[6], 'status', ARGV[1],
-  'owner', ARGV[2], 'updated_at', ARGV[3], ARGV[8], ARGV[9], 'schema_version', ARGV[10])
+redis.call('HSET', KEYS[1], 'platform', ARGV[1], 'chat_id', ARGV[5], 'day', ARGV[6], 'status', ARGV[2],
+  'owner', ARGV[3], 'updated_at', ARGV[4], ARGV[8], ARGV[9], 'schema_version', ARGV[10])
 redis.call('SADD', KEYS[2], ARGV[7])
-redis.call('SADD', KEYS[3], ARGV[6])
+count(before, ARGV[2])
+if ARGV[2] == 'sent' and before ~= 'sent' then
+  redis.call('HSET', KEYS[3], 'last_platform', ARGV[1], 'last_chat', ARGV[5], 'last_at', ARGV[4])
+end
+keep(ARGV[11])
 return 1
+"""
+)
+
+# Write one row as it is (a migration).  KEYS: row, the day's chats, the day's counts.
+# ARGV: platform, member, keep_until_ms, field, value, field, value, ...
+_PUT_ROW = (
+    _COUNT
+    + """
+local before = redis.call('HGET', KEYS[1], 'status')
+redis.call('DEL', KEYS[1])
+local status, chat, at = false, '', ''
+for i = 4, #ARGV, 2 do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+  if ARGV[i] == 'status' then status = ARGV[i + 1] end
+  if ARGV[i] == 'chat_id' then chat = ARGV[i + 1] end
+  if ARGV[i] == 'updated_at' then at = ARGV[i + 1] end
+end
+redis.call('SADD', KEYS[2], ARGV[2])
+count(before, status)
+if status == 'sent' and before ~= 'sent' and at > (redis.call('HGET', KEYS[3], 'last_at') or '') then
+  redis.call('HSET', KEYS[3], 'last_platform', ARGV[1], 'last_chat', chat, 'last_at', at)
+end
+keep(ARGV[3])
+return 1
+"""
+)
+
+# A chat's row of one day moves to its new id (the chat moved).  KEYS: old row, new row, the day's counts,
+# the day's chats.  ARGV: platform, old member, new member, new chat id
+_MOVE_ROW = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local replaced = redis.call('HGET', KEYS[2], 'status')
+if replaced then redis.call('HINCRBY', KEYS[3], ARGV[1] .. '|' .. replaced, -1) end
+redis.call('RENAME', KEYS[1], KEYS[2])
+redis.call('HSET', KEYS[2], 'chat_id', ARGV[4])
+redis.call('SREM', KEYS[4], ARGV[2])
+redis.call('SADD', KEYS[4], ARGV[3])
+return 1
+"""
+
+# KEYS: the subscription, its platform's chats, the platforms, the schedule index, the mark counter.
+# ARGV: body, chat, platform, member
+_PUT_SUB = """
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('SADD', KEYS[2], ARGV[2])
+redis.call('SADD', KEYS[3], ARGV[3])
+redis.call('ZADD', KEYS[4], -redis.call('INCR', KEYS[5]), ARGV[4])
+return 1
+"""
+
+# KEYS: the subscription, its platform's chats, the schedule index.  ARGV: chat, member
+_DELETE_SUB = """
+local deleted = redis.call('DEL', KEYS[1])
+redis.call('SREM', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[2])
+return deleted
+"""
+
+# KEYS: old subscription, new subscription, the platform's chats, the schedule index, the mark counter.
+# ARGV: the old body as read (compare-and-move), the new body, old chat, new chat, old member, new member
+_MOVE_SUB = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('SET', KEYS[2], ARGV[2])
+redis.call('SREM', KEYS[3], ARGV[3])
+redis.call('SADD', KEYS[3], ARGV[4])
+redis.call('ZREM', KEYS[4], ARGV[5])
+redis.call('ZADD', KEYS[4], -redis.call('INCR', KEYS[5]), ARGV[6])
+return 1
+"""
+
+# KEYS: the schedule index.  ARGV: member, expected mark, new mark, ... (a plan lands only on an unchanged chat)
+_PLAN = """
+for i = 1, #ARGV, 3 do
+  local mark = redis.call('ZSCORE', KEYS[1], ARGV[i])
+  if mark and tonumber(mark) == tonumber(ARGV[i + 1]) then redis.call('ZADD', KEYS[1], ARGV[i + 2], ARGV[i]) end
+end
+return 1
+"""
+
+# KEYS: the basis, the schedule index, the mark counter.  ARGV: basis
+_REPLAN = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return 0 end
+local mark = -redis.call('INCR', KEYS[3])
+for _, member in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do redis.call('ZADD', KEYS[2], mark, member) end
+redis.call('SET', KEYS[1], ARGV[1])
+return 1
+"""
+
+# KEYS: ledger-days.  ARGV: day, now_ms, forget_before_ms, keep_until_ms
+_NOTE_DAY = """
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[3])
+redis.call('PEXPIREAT', KEYS[1], ARGV[4])
+return 1
+"""
+
+# KEYS: the marker.  ARGV: expire-at ms (the store's clock)
+_ONCE = """
+if redis.call('SET', KEYS[1], '1', 'NX') then
+  redis.call('PEXPIREAT', KEYS[1], ARGV[1])
+  return 1
+end
+return 0
+"""
+
+# KEYS: the day's spend.  ARGV: usd, seconds to keep
+_SPEND = """
+local total = redis.call('INCRBYFLOAT', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return total
 """
 
 # Acquire: free, or already ours (re-acquire extends).  ARGV: token, ttl_ms
@@ -138,7 +317,6 @@ _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
-
 
 _LEDGER_VERSION = schema.version_of(Delivery)
 
@@ -159,20 +337,24 @@ def _ms(seconds: float) -> int:
     return max(1, int(seconds * 1000))
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
+def _epoch_ms(instant: datetime) -> int:
+    return int(instant.timestamp() * 1000)
 
 
 def _guarded(method: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
-    """Redis errors (connection refused, timeout, loading, read-only replica...) become StoreUnavailable."""
+    """Redis errors (connection refused, timeout, loading, read-only replica...) become StoreUnavailable; the first
+    call of a store brings an older key layout up to date."""
 
     @functools.wraps(method)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        store: RedisStore = args[0]  # type: ignore[assignment]
         try:
-            return await method(*args, **kwargs)
+            if not store._layout_ok:
+                await store._ensure_layout()
+            async with store._gate:
+                return await method(*args, **kwargs)
         except (rex.RedisError, OSError) as exc:
-            store = args[0]
-            raise StoreUnavailable(f"redis at {store.where}: {type(exc).__name__}: {exc}") from None  # type: ignore[attr-defined]
+            raise StoreUnavailable(f"redis at {store.where}: {type(exc).__name__}: {exc}") from None
 
     return wrapper
 
@@ -183,6 +365,9 @@ class RedisStore:
         url: str,
         *,
         prefix: str = "digestbot",
+        cluster: bool = False,
+        retention_days: int = RETENTION_DAYS,
+        clock: Clock = utcnow,
         socket_timeout_s: float = 2.0,
         connect_timeout_s: float = 1.0,
         max_connections: int = 64,
@@ -190,63 +375,118 @@ class RedisStore:
     ) -> None:
         self.prefix = prefix
         self.where = safe_url(url)
+        self.cluster = cluster
+        self.retention_s = retention_days * 86400.0
+        self._clock = clock  # every timestamp and expiry this store writes or compares (tests step it)
         # Two quick retries ride out a dropped idle connection; an outage then surfaces within about a second.
-        # A blocking pool: a burst (a fan-out to hundreds of chats) waits for a free connection instead of
-        # failing with "Too many connections", which the default pool raises once 100 are in use.
-        pool = BlockingConnectionPool.from_url(
-            url,
-            max_connections=max_connections,
-            timeout=pool_timeout_s,
-            decode_responses=True,
-            socket_timeout=socket_timeout_s,
-            socket_connect_timeout=connect_timeout_s,
-            retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), retries=2),
-            health_check_interval=30,
-        )
-        self._r: Redis = Redis.from_pool(pool)
-        self._find = self._r.register_script(_FIND)
-        self._claim = self._r.register_script(_CLAIM)
-        self._finish = self._r.register_script(_FINISH)
-        self._progress = self._r.register_script(_PROGRESS)
-        self._acquire = self._r.register_script(_ACQUIRE)
-        self._renew = self._r.register_script(_RENEW)
-        self._release = self._r.register_script(_RELEASE)
+        retry = Retry(ExponentialBackoff(cap=0.2, base=0.02), retries=2)
+        options: dict[str, Any] = {
+            "decode_responses": True,
+            "socket_timeout": socket_timeout_s,
+            "socket_connect_timeout": connect_timeout_s,
+            "retry": retry,
+        }
+        if cluster:
+            # The cluster client opens connections per node and refuses a command past max_connections instead
+            # of waiting for one: the gate below makes a burst wait, as the single-node BlockingConnectionPool does.
+            self._r: Any = RedisCluster.from_url(url, max_connections=max_connections, **options)
+            self._gate: asyncio.Semaphore | _NoGate = asyncio.Semaphore(max_connections)
+        else:
+            # A blocking pool: a burst (a fan-out to hundreds of chats) waits for a free connection instead of
+            # failing with "Too many connections", which the default pool raises once 100 are in use.
+            pool = BlockingConnectionPool.from_url(
+                url, max_connections=max_connections, timeout=pool_timeout_s, health_check_interval=30, **options
+            )
+            self._r = Redis.from_pool(pool)
+            self._gate = _NoGate()
+        script = self._r.register_script
+        self._find, self._save_digest = script(_FIND), script(_SAVE_DIGEST)
+        self._claim, self._finish, self._progress = script(_CLAIM), script(_FINISH), script(_PROGRESS)
+        self._put_row, self._move_row = script(_PUT_ROW), script(_MOVE_ROW)
+        self._put_sub, self._delete_sub, self._move_sub = script(_PUT_SUB), script(_DELETE_SUB), script(_MOVE_SUB)
+        self._plan, self._replan, self._note_day = script(_PLAN), script(_REPLAN), script(_NOTE_DAY)
+        self._once, self._spend = script(_ONCE), script(_SPEND)
+        self._acquire, self._renew, self._release = script(_ACQUIRE), script(_RENEW), script(_RELEASE)
         self._parsed: OrderedDict[tuple[str, str], tuple[str, Digest]] = OrderedDict()
         self._latest_day: dict[str, str] = {}  # the day "latest" resolved to last time, to offer its version
-        self._layout_checked = False
+        self._layout_ok = False
+        self._layout_lock = asyncio.Lock()
+        self._noted_days: set[str] = set()  # ledger days this process has put in the ledger-days index
 
-    def _k(self, *parts: object) -> str:
+    # Key names (the rule is in the module docstring)
+
+    def _key(self, *parts: object) -> str:
+        """A key touched alone: no hash tag."""
         return ":".join((self.prefix, *(str(p) for p in parts)))
+
+    def _tagged(self, group: str, *parts: object) -> str:
+        """A key of `group`: every key of a group hashes to the same cluster slot."""
+        return ":".join((self.prefix, f"{{{group}}}", *(str(p) for p in parts)))
+
+    def _digest_key(self, lang: str, day: str) -> str:
+        return self._tagged(f"digest:{lang}", "day", day)
+
+    def _dates_key(self, lang: str) -> str:
+        return self._tagged(f"digest:{lang}", "dates")
+
+    def _sub_key(self, platform: str, chat_id: str) -> str:
+        return self._tagged("subs", "sub", platform, chat_id)
+
+    def _subs(self, name: str, *parts: object) -> str:
+        return self._tagged("subs", name, *parts)
+
+    def _row_key(self, platform: str, chat_id: str, day: str) -> str:
+        return self._tagged(f"day:{day}", "dlv", platform, chat_id)
+
+    def _day_keys(self, platform: str, chat_id: str, day: str) -> list[str]:
+        """A ledger row and its day's chats and counts: what every ledger script gets as KEYS."""
+        return [self._row_key(platform, chat_id, day), self._tagged(f"day:{day}", "chats"), self._counts_key(day)]
+
+    def _counts_key(self, day: str) -> str:
+        return self._tagged(f"day:{day}", "counts")
+
+    def _keep_until_ms(self) -> int:
+        return _epoch_ms(self._clock()) + int(self.retention_s * 1000)
+
+    def describe(self) -> str:
+        return f"Redis {'Cluster ' if self.cluster else ''}at {self.where} (key prefix {self.prefix!r})"
+
+    async def _ensure_layout(self) -> None:
+        async with self._layout_lock:
+            if not self._layout_ok:
+                from digest.store.redis_layout import upgrade
+
+                await upgrade(self)
+                self._layout_ok = True
 
     # Digests and briefs
 
     @_guarded
     async def save_digest(self, digest: Digest) -> None:
-        key = self._k("digest", digest.lang, digest.date.isoformat())
-        body = schema.dump(digest)
+        day = digest.date.isoformat()
         ids = json.dumps([item.paper.id for item in digest.items])
-        async with self._r.pipeline(transaction=True) as pipe:
-            pipe.delete(key)
-            pipe.hset(key, mapping={"body": body, "v": uuid4().hex, "ids": ids})
-            pipe.zadd(self._k("dates", digest.lang), {digest.date.isoformat(): digest.date.toordinal()})
-            await pipe.execute()
+        await self._save_digest(
+            keys=[self._digest_key(digest.lang, day), self._dates_key(digest.lang)],
+            args=[schema.dump(digest), uuid4().hex, ids, day, digest.date.toordinal()],
+        )
 
     @_guarded
     async def find_digest(self, lang: Lang, day: date | None = None) -> Digest | None:
         wanted = day.isoformat() if day else ""
         cached = self._parsed.get((lang, wanted or self._latest_day.get(lang, "")))
-        found = await self._find(args=[self.prefix, lang, wanted, cached[0] if cached else ""])
+        stem = self._digest_key(lang, "")
+        found = await self._find(keys=[self._dates_key(lang)], args=[stem, wanted, cached[0] if cached else ""])
         if not found:
             return None
         got_day, version = found[0], found[1]
-        if len(found) == 3:  # not the version we hold: parse and remember it
+        held = self._parsed.get((lang, got_day))
+        if held is not None and held[0] == version:  # versions are unique per save
+            digest = held[1]
+        else:  # not the version we hold: parse and remember it
             digest = schema.load(Digest, found[2])
             self._parsed[(lang, got_day)] = (version, digest)
             while len(self._parsed) > PARSE_CACHE_SIZE:
                 self._parsed.popitem(last=False)
-        else:
-            assert cached is not None and cached[0] == version  # versions are unique per save
-            digest = cached[1]
         self._parsed.move_to_end((lang, got_day))
         if not wanted:
             self._latest_day[lang] = got_day
@@ -257,42 +497,42 @@ class RedisStore:
 
     @_guarded
     async def latest_date(self, lang: Lang) -> date | None:
-        top = await self._r.zrevrange(self._k("dates", lang), 0, 0)
+        top = await self._r.zrevrange(self._dates_key(lang), 0, 0)
         return date.fromisoformat(top[0]) if top else None
 
     @_guarded
     async def list_dates(self, lang: Lang) -> list[date]:
-        return [date.fromisoformat(d) for d in await self._r.zrevrange(self._k("dates", lang), 0, -1)]
+        return [date.fromisoformat(d) for d in await self._r.zrevrange(self._dates_key(lang), 0, -1)]
 
     @_guarded
     async def published_ids(self, before: date, days: int) -> set[str]:
         since = (before - timedelta(days=days)).toordinal()
-        keys = []
-        for lang in LANGS:
-            for day in await self._r.zrangebyscore(self._k("dates", lang), since, f"({before.toordinal()}"):
-                keys.append(self._k("digest", lang, day))
-        if not keys:
-            return set()
-        async with self._r.pipeline(transaction=False) as pipe:
-            for key in keys:
-                pipe.hget(key, "ids")
-            rows = await pipe.execute()
-        return {paper_id for ids in rows if ids for paper_id in json.loads(ids)}
+        ids: set[str] = set()
+        for lang in LANGS:  # one slot per language: one pipeline each
+            found = await self._r.zrangebyscore(self._dates_key(lang), since, f"({before.toordinal()}")
+            if not found:
+                continue
+            async with self._r.pipeline(transaction=False) as pipe:
+                for day in found:
+                    pipe.hget(self._digest_key(lang, day), "ids")
+                rows = await pipe.execute()
+            ids |= {paper_id for row in rows if row for paper_id in json.loads(row)}
+        return ids
 
     @_guarded
     async def get_brief(self, key: str) -> Brief | None:
-        body = await self._r.get(self._k("brief", key))
+        body = await self._r.get(self._key("brief", key))
         return schema.load(Brief, body) if body else None
 
     @_guarded
     async def put_brief(self, key: str, brief: Brief) -> None:
-        await self._r.set(self._k("brief", key), schema.dump(brief))
+        await self._r.set(self._key("brief", key), schema.dump(brief))
 
     # Parsed full texts. The client decodes replies as text, so the compressed body travels as base64.
 
     @_guarded
     async def get_fulltext(self, paper_id: str, version: int) -> FullTextEntry | None:
-        body = await self._r.get(self._k("fulltext", paper_id, f"v{version}"))
+        body = await self._r.get(self._key("fulltext", paper_id, f"v{version}"))
         if not body:
             return None
         try:
@@ -303,132 +543,156 @@ class RedisStore:
     @_guarded
     async def put_fulltext(self, entry: FullTextEntry, ttl_s: float) -> None:
         body = base64.b64encode(pack(entry)).decode("ascii")
-        await self._r.set(self._k("fulltext", entry.paper_id, f"v{entry.version}"), body, px=_ms(ttl_s))
+        await self._r.set(self._key("fulltext", entry.paper_id, f"v{entry.version}"), body, px=_ms(ttl_s))
 
     # The LLM spend of each day
 
     @_guarded
     async def add_spend(self, day: date, usd: float) -> float:
-        key = self._k("spend", day.isoformat())
-        async with self._r.pipeline(transaction=True) as pipe:
-            pipe.incrbyfloat(key, usd)
-            pipe.expire(key, SPEND_KEEP_DAYS * 86400)
-            total, _ = await pipe.execute()
-        return float(total)
+        key = self._key("spend", day.isoformat())
+        return float(await self._spend(keys=[key], args=[usd, SPEND_KEEP_DAYS * 86400]))
 
     @_guarded
     async def get_spend(self, day: date) -> float:
-        return float(await self._r.get(self._k("spend", day.isoformat())) or 0)
+        return float(await self._r.get(self._key("spend", day.isoformat())) or 0)
 
-    # Subscriptions
-
-    async def _platforms(self) -> list[str]:
-        """Every platform with a subscription. A store of an older layout had no index of them: it is built
-        once from the subs:<platform> keys, before the index is trusted."""
-        if not self._layout_checked:
-            if int(await self._r.get(self._k("layout")) or 1) < LAYOUT:
-                subs_prefix = self._k("subs", "")
-                found = [key[len(subs_prefix) :] async for key in self._r.scan_iter(match=f"{subs_prefix}*")]
-                async with self._r.pipeline(transaction=True) as pipe:
-                    if found:
-                        pipe.sadd(self._k("sub-platforms"), *found)
-                    pipe.set(self._k("layout"), LAYOUT)
-                    await pipe.execute()
-            self._layout_checked = True
-        return sorted(await self._r.smembers(self._k("sub-platforms")))
+    # Subscriptions and the schedule index
 
     @_guarded
     async def put_subscription(self, sub: Subscription) -> None:
-        await self._platforms()  # an older store's index is complete before this one adds to it
-        async with self._r.pipeline(transaction=True) as pipe:
-            pipe.set(self._k("sub", sub.platform, sub.chat_id), schema.dump(sub))
-            pipe.sadd(self._k("subs", sub.platform), sub.chat_id)
-            pipe.sadd(self._k("sub-platforms"), sub.platform)
-            await pipe.execute()
+        keys = [
+            self._sub_key(sub.platform, sub.chat_id),
+            self._subs("chats", sub.platform),
+            self._subs("platforms"),
+            self._subs("next"),
+            self._subs("gen"),
+        ]
+        await self._put_sub(
+            keys=keys, args=[schema.dump(sub), sub.chat_id, sub.platform, f"{sub.platform}:{sub.chat_id}"]
+        )
 
     @_guarded
     async def get_subscription(self, platform: Platform, chat_id: str) -> Subscription | None:
-        body = await self._r.get(self._k("sub", platform, chat_id))
+        body = await self._r.get(self._sub_key(platform, chat_id))
         return schema.load(Subscription, body) if body else None
 
     @_guarded
     async def delete_subscription(self, platform: Platform, chat_id: str) -> bool:
-        async with self._r.pipeline(transaction=True) as pipe:
-            pipe.delete(self._k("sub", platform, chat_id))
-            pipe.srem(self._k("subs", platform), chat_id)
-            deleted, _ = await pipe.execute()
-        return bool(deleted)
+        keys = [self._sub_key(platform, chat_id), self._subs("chats", platform), self._subs("next")]
+        return bool(await self._delete_sub(keys=keys, args=[chat_id, f"{platform}:{chat_id}"]))
 
     @_guarded
     async def list_subscriptions(self, platform: Platform | None = None) -> list[Subscription]:
-        platforms = [platform] if platform else await self._platforms()
-        keys = [self._k("sub", p, c) for p in platforms for c in sorted(await self._r.smembers(self._k("subs", p)))]
-        bodies = await self._r.mget(keys) if keys else []
-        subs = [schema.load(Subscription, b) for b in bodies if b]
+        platforms = [platform] if platform else sorted(await self._r.smembers(self._subs("platforms")))
+        keys = [self._sub_key(p, c) for p in platforms for c in sorted(await self._r.smembers(self._subs("chats", p)))]
+        subs = [schema.load(Subscription, b) for b in await self._bodies(keys) if b]
         return sorted(subs, key=lambda s: (s.platform, s.chat_id))
+
+    async def _bodies(self, keys: Sequence[str]) -> list[str | None]:
+        """GET many keys of one group (one slot), in batches."""
+        out: list[str | None] = []
+        for start in range(0, len(keys), 1000):
+            out += await self._r.mget(keys[start : start + 1000])
+        return out
 
     @_guarded
     async def move_subscription(self, platform: Platform, old_chat_id: str, new_chat_id: str) -> bool:
-        old_key, new_key = self._k("sub", platform, old_chat_id), self._k("sub", platform, new_chat_id)
-        old_days, new_days = self._k("dlv-chat", platform, old_chat_id), self._k("dlv-chat", platform, new_chat_id)
-
-        async def move(pipe: Any) -> bool:
-            body = await pipe.get(old_key)
+        for _ in range(5):  # compare-and-move: another writer changed the body meanwhile -> read again
+            body = await self._r.get(self._sub_key(platform, old_chat_id))
             if body is None:
-                pipe.multi()
                 return False
-            days = sorted(await pipe.smembers(old_days))
-            rows = {}
-            for day in days:
-                await pipe.watch(self._k("dlv", platform, old_chat_id, day))
-                rows[day] = await pipe.hgetall(self._k("dlv", platform, old_chat_id, day))
             sub = schema.load(Subscription, body).model_copy(update={"chat_id": new_chat_id})
-            pipe.multi()
-            pipe.delete(old_key)
-            pipe.set(new_key, schema.dump(sub))
-            pipe.srem(self._k("subs", platform), old_chat_id)
-            pipe.sadd(self._k("subs", platform), new_chat_id)
-            for day, fields in rows.items():
-                pipe.delete(self._k("dlv", platform, old_chat_id, day))
-                pipe.delete(self._k("dlv", platform, new_chat_id, day))
-                if fields:
-                    pipe.hset(self._k("dlv", platform, new_chat_id, day), mapping={**fields, "chat_id": new_chat_id})
-                pipe.srem(self._k("dlv-day", day), f"{platform}:{old_chat_id}")
-                pipe.sadd(self._k("dlv-day", day), f"{platform}:{new_chat_id}")
-                pipe.sadd(new_days, day)
-            pipe.delete(old_days)
-            return True
+            keys = [
+                self._sub_key(platform, old_chat_id),
+                self._sub_key(platform, new_chat_id),
+                self._subs("chats", platform),
+                self._subs("next"),
+                self._subs("gen"),
+            ]
+            old_member, new_member = f"{platform}:{old_chat_id}", f"{platform}:{new_chat_id}"
+            args = [body, schema.dump(sub), old_chat_id, new_chat_id, old_member, new_member]
+            if await self._move_sub(keys=keys, args=args):
+                break
+        else:
+            raise StoreUnavailable(f"the subscription {platform}:{old_chat_id} kept changing while it was moved")
+        # The ledger follows, one day (one slot) at a time: each day's move is atomic, and a row is found by the
+        # ledger-days index, which is written before any row of its day.
+        for day in await self._r.zrange(self._subs("ledger-days"), 0, -1):
+            keys = [
+                self._row_key(platform, old_chat_id, day),
+                self._row_key(platform, new_chat_id, day),
+                self._counts_key(day),
+                self._tagged(f"day:{day}", "chats"),
+            ]
+            await self._move_row(keys=keys, args=[platform, old_member, new_member, new_chat_id])
+        return True
 
-        return bool(await self._r.transaction(move, old_key, old_days, value_from_callable=True))
+    @_guarded
+    async def due_subscriptions(self, until: datetime) -> list[Planned]:
+        marked = await self._r.zrangebyscore(self._subs("next"), "-inf", _epoch_ms(until), withscores=True)
+        keys = [self._sub_key(*member.split(":", 1)) for member, _ in marked]
+        bodies = await self._bodies(keys)
+        return [
+            Planned(schema.load(Subscription, body), float(mark))
+            for (_, mark), body in zip(marked, bodies, strict=True)
+            if body  # a member without a body: deleted between the two reads
+        ]
+
+    @_guarded
+    async def set_next_posts(self, plans: Sequence[NextPost]) -> None:
+        args: list[object] = []
+        for plan in plans:
+            at = _epoch_ms(plan.at) if plan.at is not None else NEVER_MS
+            args += [f"{plan.platform}:{plan.chat_id}", int(plan.mark), at]
+        for start in range(0, len(args), 900):
+            await self._plan(keys=[self._subs("next")], args=args[start : start + 900])
+
+    @_guarded
+    async def reset_schedule(self, basis: str) -> bool:
+        return bool(await self._replan(keys=[self._subs("basis"), self._subs("next"), self._subs("gen")], args=[basis]))
 
     # The delivery ledger
 
-    def _ledger_keys(self, platform: str, chat_id: str, day: date) -> list[str]:
-        d = day.isoformat()
-        return [self._k("dlv", platform, chat_id, d), self._k("dlv-day", d), self._k("dlv-chat", platform, chat_id)]
+    async def _note_ledger_day(self, day: str) -> None:
+        """Put `day` in the ledger-days index before a row of it is written (moves find rows through it)."""
+        if day in self._noted_days:
+            return
+        now = _epoch_ms(self._clock())
+        forget = now - int(self.retention_s * 1000)
+        await self._note_day(keys=[self._subs("ledger-days")], args=[day, now, forget, self._keep_until_ms()])
+        if len(self._noted_days) > 64:
+            self._noted_days.clear()
+        self._noted_days.add(day)
 
     @_guarded
     async def claim_delivery(self, platform: Platform, chat_id: str, day: date, owner: str, ttl_s: float) -> bool:
-        now = _now()
+        d = day.isoformat()
+        await self._note_ledger_day(d)
+        now = self._clock()
         expires = now + timedelta(seconds=ttl_s)
-        args = [owner, int(now.timestamp() * 1000), int(expires.timestamp() * 1000), now.isoformat()]
-        args += [expires.isoformat(), platform, chat_id, day.isoformat(), f"{platform}:{chat_id}", _LEDGER_VERSION]
-        return bool(await self._claim(keys=self._ledger_keys(platform, chat_id, day), args=args))
+        args = [platform, owner, _epoch_ms(now), _epoch_ms(expires), now.isoformat(), expires.isoformat()]
+        args += [chat_id, d, f"{platform}:{chat_id}", _LEDGER_VERSION, self._keep_until_ms()]
+        return bool(await self._claim(keys=self._day_keys(platform, chat_id, d), args=args))
 
     @_guarded
     async def mark_progress(
         self, platform: Platform, chat_id: str, day: date, owner: str, message_id: str | None, done: int, ttl_s: float
     ) -> bool:
-        now = _now()
+        now = self._clock()
         expires = now + timedelta(seconds=ttl_s)
-        args = [owner, message_id or "", done, now.isoformat(), expires.isoformat(), int(expires.timestamp() * 1000)]
-        return bool(await self._progress(keys=[self._k("dlv", platform, chat_id, day.isoformat())], args=args))
+        args = [owner, message_id or "", done, now.isoformat(), expires.isoformat(), _epoch_ms(expires)]
+        args.append(self._keep_until_ms())
+        return bool(await self._progress(keys=[self._row_key(platform, chat_id, day.isoformat())], args=args))
 
     async def _finish_delivery(
         self, status: str, platform: Platform, chat_id: str, day: date, owner: str, field: str, value: str
     ) -> None:
-        args = [status, owner, _now().isoformat(), platform, chat_id, day.isoformat(), f"{platform}:{chat_id}"]
-        await self._finish(keys=self._ledger_keys(platform, chat_id, day), args=[*args, field, value, _LEDGER_VERSION])
+        d = day.isoformat()
+        await self._note_ledger_day(d)
+        args = [platform, status, owner, self._clock().isoformat(), chat_id, d, f"{platform}:{chat_id}", field, value]
+        await self._finish(
+            keys=self._day_keys(platform, chat_id, d), args=[*args, _LEDGER_VERSION, self._keep_until_ms()]
+        )
 
     @_guarded
     async def mark_sent(self, platform: Platform, chat_id: str, day: date, owner: str, message_id: str) -> None:
@@ -444,50 +708,73 @@ class RedisStore:
 
     @_guarded
     async def get_delivery(self, platform: Platform, chat_id: str, day: date) -> Delivery | None:
-        return self._delivery(await self._r.hgetall(self._k("dlv", platform, chat_id, day.isoformat())))
+        return self._delivery(await self._r.hgetall(self._row_key(platform, chat_id, day.isoformat())))
+
+    async def _rows(self, day: str, members: Sequence[str]) -> list[Delivery]:
+        found: list[Delivery] = []
+        for start in range(0, len(members), 1000):
+            async with self._r.pipeline(transaction=False) as pipe:
+                for member in members[start : start + 1000]:
+                    pipe.hgetall(self._row_key(*member.split(":", 1), day))
+                found += [d for d in map(self._delivery, await pipe.execute()) if d is not None]
+        return sorted(found, key=lambda d: (d.platform, d.chat_id))
 
     @_guarded
     async def list_deliveries(self, day: date) -> list[Delivery]:
-        members = sorted(await self._r.smembers(self._k("dlv-day", day.isoformat())))
-        async with self._r.pipeline(transaction=False) as pipe:
-            for member in members:
-                platform, chat_id = member.split(":", 1)
-                pipe.hgetall(self._k("dlv", platform, chat_id, day.isoformat()))
-            rows = await pipe.execute() if members else []
-        found = [d for d in (self._delivery(r) for r in rows) if d is not None]
-        return sorted(found, key=lambda d: (d.platform, d.chat_id))
+        d = day.isoformat()
+        return await self._rows(d, sorted(await self._r.smembers(self._tagged(f"day:{d}", "chats"))))
+
+    @_guarded
+    async def deliveries_of(self, day: date, chats: Sequence[tuple[Platform, str]]) -> list[Delivery]:
+        return await self._rows(day.isoformat(), list(dict.fromkeys(f"{p}:{c}" for p, c in chats)))
+
+    @_guarded
+    async def delivery_counts(self, day: date) -> DayCounts:
+        fields = await self._r.hgetall(self._counts_key(day.isoformat()))
+        rows: dict[tuple[str, Any], int] = {}
+        for name, value in fields.items():
+            platform, sep, status = name.rpartition("|")
+            if sep and int(value) > 0:
+                rows[(platform, status)] = int(value)
+        last = None
+        if fields.get("last_at"):
+            last = LastSent(fields["last_platform"], fields["last_chat"], datetime.fromisoformat(fields["last_at"]))
+        return DayCounts(day=day, rows=rows, last_sent=last)
+
+    async def prune(self) -> int:
+        """Nothing to do: every per-day key carries its expiry, and Redis removes it."""
+        return 0
 
     @_guarded
     async def put_delivery(self, row: Delivery) -> None:
         """Write one ledger row as it is (the store migration); claims go through claim_delivery."""
-        key, day_index, chat_index = self._ledger_keys(row.platform, row.chat_id, row.day)
+        d = row.day.isoformat()
+        await self._note_ledger_day(d)
         fields = schema.dump_fields(row)
         if row.expires_at is not None:
-            fields["exp_ms"] = str(int(row.expires_at.timestamp() * 1000))
-        async with self._r.pipeline(transaction=True) as pipe:
-            pipe.delete(key)
-            pipe.hset(key, mapping=fields)
-            pipe.sadd(day_index, f"{row.platform}:{row.chat_id}")
-            pipe.sadd(chat_index, row.day.isoformat())
-            await pipe.execute()
+            fields["exp_ms"] = str(_epoch_ms(row.expires_at))
+        args: list[object] = [row.platform, f"{row.platform}:{row.chat_id}", self._keep_until_ms()]
+        args += [v for pair in fields.items() for v in pair]
+        await self._put_row(keys=self._day_keys(row.platform, row.chat_id, d), args=args)
 
     # Locks and once-only keys
 
     @_guarded
     async def acquire_lock(self, name: str, token: str, ttl_s: float) -> bool:
-        return bool(await self._acquire(keys=[self._k("lock", name)], args=[token, _ms(ttl_s)]))
+        return bool(await self._acquire(keys=[self._key("lock", name)], args=[token, _ms(ttl_s)]))
 
     @_guarded
     async def renew_lock(self, name: str, token: str, ttl_s: float) -> bool:
-        return bool(await self._renew(keys=[self._k("lock", name)], args=[token, _ms(ttl_s)]))
+        return bool(await self._renew(keys=[self._key("lock", name)], args=[token, _ms(ttl_s)]))
 
     @_guarded
     async def release_lock(self, name: str, token: str) -> bool:
-        return bool(await self._release(keys=[self._k("lock", name)], args=[token]))
+        return bool(await self._release(keys=[self._key("lock", name)], args=[token]))
 
     @_guarded
     async def first_time(self, key: str, ttl_s: float) -> bool:
-        return bool(await self._r.set(self._k("once", key), "1", nx=True, px=_ms(ttl_s)))
+        until = _epoch_ms(self._clock()) + _ms(min(ttl_s, self.retention_s))
+        return bool(await self._once(keys=[self._key("once", key)], args=[until]))
 
     @_guarded
     async def ping(self) -> None:
@@ -495,3 +782,13 @@ class RedisStore:
 
     async def close(self) -> None:
         await self._r.aclose()
+
+
+class _NoGate:
+    """The single-node pool waits by itself; no gate needed."""
+
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None

@@ -91,7 +91,7 @@ class FakeService:
 class ServerThread:
     """A uvicorn server on 127.0.0.1 and a free port, in a daemon thread; `url` is its base URL."""
 
-    def __init__(self, app: Any, *, lifespan: str = "off") -> None:
+    def __init__(self, app: Any, *, lifespan: str = "auto") -> None:
         config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan=lifespan, access_log=False)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
