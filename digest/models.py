@@ -5,14 +5,20 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from digest.text import clean, one_line
 
-Level = Literal["상", "중", "하"]
+Level = Literal["상", "중", "하"]  # stored as written; digest.sections.level_label localizes it
 Lang = Literal["ko", "en"]
 LANGS: tuple[Lang, ...] = get_args(Lang)  # every language a digest is written in, in the product's order
 Origin = Literal["llm", "fallback"]
+# Who wrote one section of a brief: the model in this deployment, the reference digest the golden briefs were
+# copied from (also model-written, then), or nobody: text extracted as it is from the abstract or the metadata.
+SectionOrigin = Literal["llm", "reference", "extracted"]
+# What orders a digest's papers: their Hugging Face upvotes; for a source without votes (arXiv) the Hugging Face
+# upvotes of the same ids where Hugging Face knows them; or, when nothing has votes, the newest arXiv id first.
+Ranking = Literal["upvotes", "hf_upvotes", "newest"]
 
 HF_PAPER_URL = "https://huggingface.co/papers/{id}"
 ARXIV_ABS_URL = "https://arxiv.org/abs/{id}"
@@ -35,7 +41,7 @@ class Paper(BaseModel):
     thumbnail: str | None = None
     github: str | None = None
     project_page: str | None = None
-    upvotes: int = 0
+    upvotes: int | None = None  # None: no source has a vote count for this paper (never shown as 0)
     comments: int = 0
     published_at: datetime | None = None
     organization: str | None = None
@@ -67,30 +73,61 @@ class Paper(BaseModel):
         return [(label, link) for label, link in out if link]
 
 
-class Brief(BaseModel):
-    """The sections a reader sees for one paper (their headings and aliases: digest/sections.py)."""
+TEXT_SECTIONS = ("one_liner", "developer_view", "uncertainty", "abstract_ko")
+LIST_SECTIONS = ("key_points", "actions", "risks", "tags")
 
-    one_liner: str
-    key_points: list[str]
-    developer_view: str
-    actions: list[str]
-    risks: list[str]
-    uncertainty: str
-    abstract_ko: str
-    tags: list[str]
-    difficulty: Level
-    confidence: Level
+
+class Brief(BaseModel):
+    """The sections a reader sees for one paper (their headings and aliases: digest/sections.py).
+
+    A section with nothing real to say is empty ("" or []) and left out by every renderer; difficulty and
+    confidence are None unless something assessed them. `origin` is the brief's overall origin ("llm" when a
+    model wrote it, here or in the reference digest); `provenance` says who wrote each non-empty section."""
+
+    one_liner: str = ""
+    key_points: list[str] = Field(default_factory=list)
+    developer_view: str = ""
+    actions: list[str] = Field(default_factory=list)
+    risks: list[str] = Field(default_factory=list)
+    uncertainty: str = ""
+    abstract_ko: str = ""
+    tags: list[str] = Field(default_factory=list)
+    difficulty: Level | None = None
+    confidence: Level | None = None
     origin: Origin = "llm"
+    provenance: dict[str, SectionOrigin] = Field(default_factory=dict)
 
     @field_validator("one_liner", "developer_view", "uncertainty", "abstract_ko", mode="before")
     @classmethod
-    def _clean(cls, value: str) -> str:
+    def _clean(cls, value: str | None) -> str:
         return clean(value)
 
     @field_validator("key_points", "actions", "risks", "tags", mode="before")
     @classmethod
-    def _clean_list(cls, value: list[str]) -> list[str]:
+    def _clean_list(cls, value: list[str] | None) -> list[str]:
         return [one_line(v) for v in (value or []) if one_line(v)]
+
+    @model_validator(mode="after")
+    def _provenance_of_present_sections(self) -> Brief:
+        """Every non-empty section has a writer (the brief's origin unless said otherwise); empty ones none."""
+        default: SectionOrigin = "llm" if self.origin == "llm" else "extracted"
+        self.provenance = {
+            name: self.provenance.get(name, default) for name in (*TEXT_SECTIONS, *LIST_SECTIONS) if getattr(self, name)
+        }
+        return self
+
+    def written_by(self, section: str) -> SectionOrigin | None:
+        """Who wrote the section (a Brief field name); None when it is empty."""
+        return self.provenance.get(section)
+
+    def model_written(self) -> list[str]:
+        """Every piece of text a model wrote (here or in the reference): what the figure and link checks read."""
+        out: list[str] = []
+        for name, origin in self.provenance.items():
+            if origin != "extracted":
+                value = getattr(self, name)
+                out += value if isinstance(value, list) else [value]
+        return out
 
 
 class Figure(BaseModel):
@@ -110,6 +147,8 @@ class Figure(BaseModel):
 
 
 class Checks(BaseModel):
+    """What the faithfulness check found in model-written text: figures the abstracts do not contain."""
+
     unsupported_numbers: list[str] = Field(default_factory=list)
 
 
@@ -137,6 +176,7 @@ class PartsSource(BaseModel):
 
     origin: Origin = "fallback"
     input_hash: str | None = None
+    checks: Checks = Field(default_factory=Checks)  # of the model-written top-issue keywords and actions
 
 
 class SourceReport(BaseModel):
@@ -145,10 +185,12 @@ class SourceReport(BaseModel):
     selected: int = 0
     day: date | None = None  # the day the papers came from, when it differs from the digest's date
     error: str | None = None
+    ranking: Ranking | None = None  # what ordered the selected papers (None: a report stored before it was said)
 
 
 class Usage(BaseModel):
-    llm_calls: int = 0
+    llm_calls: int = 0  # calls answered (and paid for)
+    failed_calls: int = 0  # calls that got no usable answer: refused, failed after retries, timed out
     cached_briefs: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
@@ -175,6 +217,8 @@ class Digest(BaseModel):
     # Why the digest is not a plain top-k of its own day: empty day, fallback day, source down, budget.
     notes: list[str] = Field(default_factory=list)
     papers_day: date | None = None  # the day whose papers are shown, when a fallback was used
+    # Why the LLM could not be used at all in this build (a refused key): recorded for health checks.
+    llm_error: str | None = None
     # Only on a chat's topic-filtered copy, for the renderers; excluded from JSON, so never stored or archived.
     topic_filter: TopicFilter | None = Field(default=None, exclude=True)
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from digest.models import Brief, Lang
+from digest.models import Brief, Item, Lang, Level, SectionOrigin
+from digest.sources.registry import source_label
 
 
 @dataclass(frozen=True)
@@ -16,8 +17,11 @@ class Section:
     heading_en: str
     field: str | None  # the Brief field it shows; None for sections built from the paper (links) or all
 
-    def heading(self, lang: Lang = "ko") -> str:
+    def heading(self, lang: Lang = "ko", origin: SectionOrigin | None = None) -> str:
+        """The heading; for text extracted as it is (not written by a model) a heading that says so."""
         title = self.heading_ko if lang == "ko" else self.heading_en
+        if origin == "extracted":
+            title = EXTRACTED_HEADINGS[lang].get(self.key) or title + EXTRACTED_SUFFIX[lang]
         return f"{self.emoji} {title}".strip()
 
 
@@ -76,10 +80,65 @@ BRIEF_SECTIONS = tuple(
 )
 
 
+# Extracted text is shown in the language it is in (the sources' abstracts are English) and says so.
+EXTRACTED_HEADINGS: dict[Lang, dict[str, str]] = {
+    "ko": {"abstract": "초록 원문 (영어)"},
+    "en": {"abstract": "Abstract (as published)"},
+}
+EXTRACTED_SUFFIX: dict[Lang, str] = {"ko": " (원문 발췌)", "en": " (extracted)"}
+
+
 def section_body(section: Section, brief: Brief) -> str | list[str]:
-    """The raw content of one section of a brief: a paragraph or a list of items."""
+    """The raw content of one section of a brief: a paragraph or a list of items ("" or [] when it has none)."""
     assert section.field is not None, section.key
     return getattr(brief, section.field)
+
+
+def section_heading(section: Section, brief: Brief, lang: Lang) -> str:
+    """The heading of one section as this brief has it (see Section.heading)."""
+    return section.heading(lang, brief.written_by(section.field) if section.field else None)
+
+
+def present_sections(brief: Brief) -> list[Section]:
+    """The sections of a full brief that have something to show, in the reference order."""
+    return [section for section in BRIEF_SECTIONS if section_body(section, brief)]
+
+
+def has_section(brief: Brief, key: str) -> bool:
+    """Whether `/paper N key` has something to show for this brief (links and "all" always do)."""
+    section = SECTION_BY_KEY[key]
+    return section.field is None or bool(getattr(brief, section.field))
+
+
+LEVELS: dict[Lang, dict[Level, str]] = {
+    "ko": {"상": "상", "중": "중", "하": "하"},
+    "en": {"상": "High", "중": "Medium", "하": "Low"},
+}
+
+
+def level_label(level: Level, lang: Lang) -> str:
+    """A stored level (상/중/하) in the reader's language."""
+    return LEVELS[lang][level]
+
+
+def meta_fields(item: Item, lang: Lang) -> list[tuple[str, str]]:
+    """(label, value) of the paper's meta line: only what exists (votes a source counted, assessed levels)."""
+    labels = LABELS[lang]
+    out: list[tuple[str, str]] = []
+    if item.paper.upvotes is not None:
+        out.append((labels["upvotes"], str(item.paper.upvotes)))
+    if item.brief.difficulty is not None:
+        out.append((labels["difficulty"], level_label(item.brief.difficulty, lang)))
+    if item.brief.confidence is not None:
+        out.append((labels["confidence"], level_label(item.brief.confidence, lang)))
+    return out
+
+
+def fallback_note(item: Item, lang: Lang) -> str | None:
+    """The one honest line over a brief nobody wrote: where its text was extracted from. None otherwise."""
+    if item.brief.origin != "fallback":
+        return None
+    return LABELS[lang]["fallback"].format(source=source_label(item.paper.source))
 
 
 # Labels that are not section headings but appear in every rendering.
@@ -89,15 +148,17 @@ LABELS: dict[Lang, dict[str, str]] = {
         "difficulty": "도입 난이도",
         "confidence": "신뢰도",
         "tags": "태그",
-        "fallback": "⚙️ 이 요약은 LLM이 작성하지 않았습니다: 초록과 Hugging Face 메타데이터에서 자동으로 뽑은 내용입니다.",
+        "fallback": "⚙️ LLM이 쓴 요약이 아닙니다: {source}의 초록과 메타데이터를 원문(영어) 그대로 옮겼습니다.",
         "unsupported": "⚠️ 초록에서 확인되지 않은 수치가 있어 신뢰도를 낮췄습니다",
+        "absent": "이 논문의 요약에는 이 섹션이 없습니다.",
     },
     "en": {
         "upvotes": "Upvotes",
         "difficulty": "Adoption difficulty",
         "confidence": "Confidence",
         "tags": "Tags",
-        "fallback": "⚙️ Not written by the LLM: extracted automatically from the abstract and Hugging Face metadata.",
+        "fallback": "⚙️ Not written by the LLM: the abstract and metadata from {source}, as published.",
         "unsupported": "⚠️ Figures not found in the abstract; confidence lowered",
+        "absent": "This paper's brief has no such section.",
     },
 }

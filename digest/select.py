@@ -1,4 +1,7 @@
-"""Which papers make the digest: top-k by upvotes, ties by comments then id, none already published."""
+"""Which papers make the digest: top-k by upvotes, ties by comments then id, none already published.
+
+Papers without a vote count (arXiv, where Hugging Face does not list them) come after every counted one, newest
+arXiv id first: that is the whole order of a day nobody voted on, and the report says so (`ranking`)."""
 
 from __future__ import annotations
 
@@ -6,11 +9,18 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from digest.models import Paper
+from digest.models import Paper, Ranking
 
 
-def rank_key(paper: Paper) -> tuple[int, int, str]:
-    return (paper.upvotes, paper.comments, paper.id)
+def rank_key(paper: Paper) -> tuple[bool, int, int, str]:
+    return (paper.upvotes is not None, paper.upvotes or 0, paper.comments, paper.id)
+
+
+def ranking(papers: Iterable[Paper], *, borrowed: bool = False) -> Ranking:
+    """What orders `papers`: their own votes, votes borrowed from Hugging Face (arXiv), or none (newest first)."""
+    if not any(p.upvotes is not None for p in papers):
+        return "newest"
+    return "hf_upvotes" if borrowed else "upvotes"
 
 
 def top_k(papers: Iterable[Paper], k: int, *, exclude: set[str] | frozenset[str] = frozenset()) -> list[Paper]:

@@ -109,7 +109,8 @@ class Settings(BaseSettings):
     openai_base_url: str | None = Field(None, validation_alias=_env("OPENAI_BASE_URL"))
     model: str = Field("gpt-4o-mini", validation_alias=_env("DIGEST_MODEL"))
     prompts_dir: Path = Field(default_factory=bundled_prompts_dir, validation_alias=_env("DIGEST_PROMPTS_DIR"))
-    llm_concurrency: int = Field(5, ge=1, le=64, validation_alias=_env("DIGEST_LLM_CONCURRENCY"))
+    # Calls in flight at once: five briefs and the digest-level call, so a build takes about one call's time.
+    llm_concurrency: int = Field(6, ge=1, le=64, validation_alias=_env("DIGEST_LLM_CONCURRENCY"))
     llm_timeout_s: float = Field(60.0, gt=0, validation_alias=_env("DIGEST_LLM_TIMEOUT"))
     # The SDK's own retries of 429 (Retry-After honoured), 5xx, timeouts and connection errors, per call.
     llm_retries: int = Field(2, ge=0, le=10, validation_alias=_env("DIGEST_LLM_RETRIES"))
@@ -139,9 +140,7 @@ class Settings(BaseSettings):
     public_url: str | None = Field(None, validation_alias=_env("DIGEST_PUBLIC_URL"))
 
     # Morning delivery (bot/scheduler, bot/delivery): see README "Morning delivery"
-    build_source: Literal["auto", "huggingface", "arxiv", "sample"] = Field(
-        "auto", validation_alias=_env("DIGEST_SOURCE")
-    )
+    build_source: str = Field("auto", validation_alias=_env("DIGEST_SOURCE"))  # auto or a digest.sources name
     build_lead_minutes: float = Field(30.0, ge=0, le=720, validation_alias=_env("DIGEST_BUILD_LEAD_MINUTES"))
     # A chat whose post time passed less than this long ago is still served (restarts, outages); later it is missed.
     catchup_hours: float = Field(3.0, ge=0, le=23, validation_alias=_env("DIGEST_CATCHUP_HOURS"))
@@ -161,6 +160,16 @@ class Settings(BaseSettings):
     # The settings file's tables that other parts own (a chat platform's table), kept as read: their owner
     # validates them (bot/platform), so the core names none of them.
     sections: dict[str, dict[str, Any]] = Field(default_factory=dict, exclude=True)
+
+    @field_validator("build_source")
+    @classmethod
+    def _known_source(cls, value: str) -> str:
+        from digest.sources.registry import UnknownSource, check_name
+
+        try:
+            return check_name(value.strip().lower())
+        except UnknownSource as exc:
+            raise ValueError(str(exc)) from None
 
     @field_validator("timezone")
     @classmethod

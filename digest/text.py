@@ -48,6 +48,18 @@ def truncate(text: str, limit: int, *, ellipsis: str = "…", measure: str = "ch
     return "".join(out).rstrip() + ellipsis
 
 
+def shorten(text: str, limit: int, *, ellipsis: str = "…") -> str:
+    """Cut `text` to at most `limit` characters at a word boundary (`…Paradigm…`, never `…Paradigm Fo…`); a text
+    whose first word alone is too long is cut between grapheme clusters."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit - len(ellipsis) + 1]
+    cut = head.rfind(" ")
+    if cut <= 0:
+        return truncate(text, limit, ellipsis=ellipsis)
+    return head[:cut].rstrip(" ,;:-–—") + ellipsis
+
+
 def utf16_len(text: str) -> int:
     """UTF-16 code units (some chat APIs count in them); a lone surrogate counts as the one unit it is, never an error."""
     return len(text.encode("utf-16-le", "surrogatepass")) // 2

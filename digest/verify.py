@@ -1,4 +1,8 @@
-"""Faithfulness: every number in a brief must be found in the paper's abstract; links come from metadata only.
+"""Faithfulness: every figure a model wrote must be found in the abstracts; links come from metadata only.
+
+Applied to every model-written text of a digest: the briefs (new or cached, from this deployment's model or the
+reference digest) and the digest-level parts (top-issue keywords, the day's actions). Text extracted as it is
+from the abstract or metadata is not checked: it is the source itself.
 
 Numbers are compared by value after normalisation, so "32B", "32 billion" and "320억" are the same figure,
 "+10.1%" matches "10.1%", and "4가지" matches "four". Digits fused to letters (Qwen3, GPT-4o, IT2VA) are
@@ -8,12 +12,18 @@ part of a name, not a figure, and are not checked.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING
 
 import regex
 
-from digest.models import Brief, Level, Paper
+from digest.models import Brief, Checks, Level, Paper
+from digest.urls import scrub_urls, without_urls
+
+if TYPE_CHECKING:
+    from digest.summarize import DigestParts
 
 # A figure: digits (thousands separators, decimals) not glued to a preceding letter/digit/dot/caret, with an
 # optional magnitude or unit. What follows may be Korean (particles, counters) but not a Latin letter or digit,
@@ -26,7 +36,6 @@ _NUMBER = regex.compile(
     r"(?![\p{Latin}\d])",
     regex.IGNORECASE,
 )
-_URL = re.compile(r"https?://\S+|www\.\S+")
 _SCALE = {
     "k": 10**3,
     "thousand": 10**3,
@@ -88,7 +97,7 @@ class Figure:
 
 def figures(text: str, *, words: bool = False) -> list[Figure]:
     """The figures written in `text` (URLs skipped); with `words`, spelled-out English counts too."""
-    text = _URL.sub(" ", text)
+    text = without_urls(text)
     out: list[Figure] = []
     for m in _NUMBER.finditer(text):
         if text[m.start() - 1 : m.start()] == "(" and text[m.end() : m.end() + 1] == ")" and len(m[0]) <= 2:
@@ -105,28 +114,26 @@ def figures(text: str, *, words: bool = False) -> list[Figure]:
 
 
 def brief_texts(brief: Brief) -> list[str]:
-    """Every piece of model-written text in a brief."""
-    return [
-        brief.one_liner,
-        *brief.key_points,
-        brief.developer_view,
-        *brief.actions,
-        *brief.risks,
-        brief.uncertainty,
-        brief.abstract_ko,
-        *brief.tags,
-    ]
+    """Every piece of model-written text in a brief (none for a brief extracted as it is)."""
+    return brief.model_written()
 
 
-def unsupported_numbers(brief: Brief, abstract: str) -> list[str]:
-    """Figures of the brief whose value is not in the abstract, each once, in order of appearance."""
-    known = {f.value.normalize() for f in figures(abstract, words=True)}
+def _supported(abstracts: Iterable[str]) -> set[Decimal]:
+    return {f.value.normalize() for abstract in abstracts for f in figures(abstract, words=True)}
+
+
+def _unsupported(texts: Iterable[str], known: set[Decimal]) -> list[str]:
     out: list[str] = []
-    for text in brief_texts(brief):
+    for text in texts:
         for figure in figures(text):
             if figure.value.normalize() not in known and figure.text not in out:
                 out.append(figure.text)
     return out
+
+
+def unsupported_numbers(brief: Brief, abstract: str) -> list[str]:
+    """Figures of the brief whose value is not in the abstract, each once, in order of appearance."""
+    return _unsupported(brief_texts(brief), _supported([abstract]))
 
 
 def lower(level: Level) -> Level:
@@ -134,17 +141,37 @@ def lower(level: Level) -> Level:
     return _LOWER[level]
 
 
-def strip_foreign_links(brief: Brief, paper: Paper) -> Brief:
+def scrub_brief(brief: Brief, paper: Paper) -> Brief:
     """Remove any URL the model wrote that is not one of the paper's own links (metadata is the only source)."""
     allowed = {link for _, link in paper.links()}
-
-    def scrub(text: str) -> str:
-        return _URL.sub(lambda m: m.group(0) if m.group(0).rstrip(").,;") in allowed else "", text).strip()
-
     data = brief.model_dump()
-    for key, value in data.items():
-        if isinstance(value, str) and key not in ("difficulty", "confidence", "origin"):
-            data[key] = scrub(value)
-        elif isinstance(value, list):
-            data[key] = [scrub(v) for v in value]
+    for name, origin in brief.provenance.items():
+        if origin == "extracted":
+            continue
+        value = data[name]
+        data[name] = [scrub_urls(v, allowed) for v in value] if isinstance(value, list) else scrub_urls(value, allowed)
     return Brief.model_validate(data)
+
+
+def check_brief(brief: Brief, paper: Paper) -> tuple[Brief, Checks]:
+    """The brief with foreign links removed, and its unsupported figures (which lower an assessed confidence)."""
+    brief = scrub_brief(brief, paper)
+    numbers = unsupported_numbers(brief, paper.abstract)
+    if numbers and brief.confidence is not None:
+        brief = brief.model_copy(update={"confidence": lower(brief.confidence)})
+    return brief, Checks(unsupported_numbers=numbers)
+
+
+def check_parts(parts: DigestParts, papers: list[Paper]) -> DigestParts:
+    """Model-written top issues and actions, checked like briefs against every paper of the digest: links
+    that are no paper's own are removed, and figures no abstract has are listed on `parts.source.checks`."""
+    allowed = {link for paper in papers for _, link in paper.links()}
+    highlights = [
+        h.model_copy(update={"keywords": [k for k in (scrub_urls(k, allowed) for k in h.keywords) if k]})
+        for h in parts.highlights
+    ]
+    actions = [a for a in (scrub_urls(a, allowed) for a in parts.daily_actions) if a]
+    texts = [k for h in highlights for k in h.keywords] + actions
+    numbers = _unsupported(texts, _supported(p.abstract for p in papers))
+    source = parts.source.model_copy(update={"checks": Checks(unsupported_numbers=numbers)})
+    return type(parts)(highlights=highlights, daily_actions=actions, source=source)

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 import httpx
 
 from digest import pipeline
-from digest.models import Digest
+from digest.models import Digest, Lang
 from digest.settings import Settings
 from digest.store.sqlite import SqliteStore
 from tests.fakes.slack import BOT_TOKEN, TEAM_ID, FakeSlack, signed_headers
@@ -36,11 +36,11 @@ def store_for(settings: Settings) -> SqliteStore:
     return SqliteStore(Path(settings.data_dir) / "store.sqlite3", prefix=settings.key_prefix)
 
 
-async def build_day(settings: Settings, day: date = DAY) -> Digest:
+async def build_day(settings: Settings, day: date = DAY, lang: Lang = "ko") -> Digest:
     """The sample day, built offline and stored, with a store of its own (the server opens another)."""
     store = store_for(settings)
     try:
-        return (await pipeline.build(settings, store, day, source="sample")).digest
+        return (await pipeline.build(settings, store, day, source="sample", lang=lang)).digest
     finally:
         await store.close()
 

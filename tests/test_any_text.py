@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from bot.cli.ask import PLAIN, _context, render_reply
 from bot.commands.engine import answer
-from bot.commands.reply import Button, Link, Part, Reply
+from bot.commands.reply import Button, Entry, Link, Part, Reply
 from bot.platform import registry
 from digest import pipeline
 from digest.settings import Settings
@@ -106,6 +106,15 @@ replies = st.builds(
             heading=st.none() | text_fields,
             paragraphs=st.lists(st.text(any_char, max_size=3000), max_size=3),
             items=st.lists(text_fields, max_size=4),
+            entries=st.lists(
+                st.builds(
+                    Entry,
+                    text=text_fields,
+                    url=st.none() | st.just("https://arxiv.org/abs/2602.12205"),
+                    detail=text_fields,
+                ),
+                max_size=3,
+            ),
         ),
         max_size=4,
     ),

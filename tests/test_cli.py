@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakes.base import Fault
 from tests.redis_server import keys_under
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,11 +39,11 @@ def test_demo_prints_the_sample_day_in_reference_order(tmp_path):
     assert upvotes == [181, 86, 69, 55, 45]
     assert result.stdout.startswith("# 2026-02-13 Daily Papers (Top 5)")
     assert f'{VENV_BIN / "digestbot"} ask "/paper 3 risks" --date 2026-02-13' in result.stderr
-    assert "sample data: 8 papers" in result.stderr
+    assert "sample: 8 papers" in result.stderr
     # The golden briefs are pre-filled cache entries: real Korean briefs, no key, no call.
-    assert "LLM: 0 calls, 0 in / 0 out tokens, $0.0000 (5 briefs from cache)" in result.stderr
+    assert "LLM: 0 calls answered, 0 in / 0 out tokens, $0.0000 (5 briefs from cache)" in result.stderr
     assert "5B 파라미터의 경량 multimodal 모델 DeepGen 1.0" in result.stdout
-    assert "LLM이 작성하지 않았습니다" not in result.stdout
+    assert "LLM이 쓴 요약이 아닙니다" not in result.stdout
     assert (tmp_path / "archive" / "2026-02-13.ko.md").read_text(encoding="utf-8") == result.stdout
     assert (tmp_path / "store.sqlite3").is_file()
 
@@ -161,7 +162,13 @@ def test_build_json_has_the_contract_fields(tmp_path):
     ("args", "env", "message"),
     [
         (["build", "--date", "13/02/2026"], {}, "--date '13/02/2026' is not a date"),
-        (["build", "--source", "rss"], {}, "--source 'rss' is not a source"),
+        (["build", "--source", "rss"], {}, "--source 'rss' is not a source; use one of auto, huggingface, arxiv"),
+        (
+            ["build"],
+            {"DIGEST_SOURCE": "rss"},
+            "DIGEST_SOURCE (settings file key 'build_source'): 'rss' is not a source",
+        ),
+        (["build", "--date", "2999-01-01"], {}, "--date 2999-01-01 is in the future"),
         (["build"], {"DIGEST_TIMEZONE": "Mars/Base"}, "DIGEST_TIMEZONE"),
         (["build"], {"DIGEST_POST_TIME": "8am"}, "DIGEST_POST_TIME"),
         (["build"], {"DIGEST_TOP_K": "many"}, "DIGEST_TOP_K"),
@@ -260,7 +267,7 @@ def test_build_through_an_openai_compatible_server_with_one_paper_failing(tmp_pa
     origins = {i["paper"]["id"]: i["brief"]["origin"] for i in digest["items"]}
     assert origins.pop("2602.12205") == "fallback" and set(origins.values()) == {"llm"}
     assert digest["usage"]["llm_calls"] == 5  # four briefs and the digest parts; the failing one never answered
-    assert "LLM: 5 calls" in result.stderr and "2602.12205" in result.stderr
+    assert "LLM: 5 calls answered, 1 failed" in result.stderr and "2602.12205" in result.stderr
     assert key not in result.stderr
     # --no-llm still serves what is cached and calls nothing.
     calls = len(fake_openai.calls)
@@ -285,6 +292,25 @@ def test_build_with_a_key_after_demo_has_the_llm_write_the_top_issues(tmp_path, 
     assert digest["usage"]["llm_calls"] == 1 and digest["usage"]["cached_briefs"] == 5
     assert digest["parts_source"]["origin"] == "llm"
     assert all("fake-keyword" in h["keywords"] for h in digest["highlights"])
+
+
+def test_a_refused_llm_key_stores_the_digest_and_exits_1_with_one_line(tmp_path, fake_openai):
+    fake_openai.fail_next(*[Fault(status=401, body={"error": {"message": "Incorrect API key provided"}})] * 6)
+    env = {
+        "DIGEST_DATA_DIR": str(tmp_path),
+        "OPENAI_API_KEY": "sk-test-cli-refused-0123456789",
+        "OPENAI_BASE_URL": fake_openai.base_url,
+        "DIGEST_MODEL": "fake-model",
+    }
+    result = digestbot("build", "--date", "2026-02-13", "--source", "sample", "--lang", "en", env=env)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.count("refused the key") == 2  # the log line, and the exit message that says what to do
+    assert "stored with each paper's abstract" in result.stderr and "OPENAI_API_KEY" in result.stderr
+    assert result.stdout.startswith("# 2026-02-13 Daily Papers (Top 5)")  # the report is printed all the same
+    stored = json.loads((tmp_path / "archive" / "2026-02-13.en.json").read_text(encoding="utf-8"))
+    assert stored["llm_error"] == "the LLM refused the key (HTTP 401)"
+    asked = digestbot("ask", "/digest", "--lang", "en", env=env)
+    assert asked.returncode == 0 and "1. The Devil Behind Moltbook" in asked.stdout
 
 
 def test_a_refused_telegram_token_is_never_printed(fake_telegram, tmp_path):  # type: ignore[no-untyped-def]

@@ -17,6 +17,7 @@ from bot.commands.plain import reply_to_text
 from digest import pipeline
 from digest.sections import SECTION_BY_KEY
 from digest.store.sqlite import SqliteStore
+from digest.summarize.llm import BriefSummarizer
 
 DAY = date(2026, 2, 13)
 TODAY = date(2026, 2, 14)
@@ -24,8 +25,10 @@ TODAY = date(2026, 2, 14)
 
 @pytest.fixture
 async def store(make_settings, tmp_path):
+    """What `digestbot demo` stores: the sample day with its golden briefs (no LLM)."""
     s = SqliteStore(tmp_path / "store.sqlite3")
-    await pipeline.build(make_settings(), s, DAY, source="sample")
+    settings = make_settings()
+    await pipeline.build(settings, s, DAY, source="sample", summarizer=BriefSummarizer(settings, s))
     yield s
     await s.close()
 
@@ -79,7 +82,7 @@ async def test_paper_3_risks_is_answered_from_the_store(store):
     assert reply.parts[-1].heading == "⚠️ 리스크/한계"
     digest = await store.get_digest(DAY, "ko")
     assert digest is not None
-    assert reply.parts[-1].items == digest.items[2].brief.risks
+    assert reply.parts[-1].items == digest.items[2].brief.risks and len(reply.parts[-1].items) == 2
 
 
 async def test_all_sections_carry_the_papers_own_links(store):
@@ -120,7 +123,12 @@ async def test_a_day_without_a_digest_names_the_nearest_day(store):
 async def test_digest_lists_the_five_papers_and_english_works(store):
     reply = await answer("/digest yesterday", store, today=TODAY)
     assert reply.title == "2026-02-13 Daily Papers (Top 5)"
-    assert [line.split(".")[0] for line in reply.parts[-2].items] == ["1", "2", "3", "4", "5"]
+    digest = await store.get_digest(DAY, "ko")
+    assert digest is not None
+    # Each title is a link to its paper.
+    entries = reply.parts[-2].entries
+    assert [e.text.split(".")[0] for e in entries] == ["1", "2", "3", "4", "5"]
+    assert [e.url for e in entries] == [i.paper.url for i in digest.items]
     reply = await answer("/paper 3 nonsense", store, lang="en", today=TODAY)
     assert "is not a section" in reply_to_text(reply)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import shutil
 from datetime import UTC, date, datetime
@@ -15,7 +16,8 @@ from digest.sources import sample
 from digest.store import StoreUnavailable
 from digest.store.sqlite import SqliteStore
 from digest.summarize.golden import golden_papers
-from digest.summarize.llm import BriefSummarizer, load_prompt, make_client
+from digest.summarize.llm import BriefOut, BriefSummarizer, load_prompt, make_client, strict_schema
+from digest.summarize.schema import MAX_ABSTRACT_CHARS, trim_abstract
 from tests.fakes.base import Fault
 from tests.fakes.openai import EVIL_URL, INVENTED
 
@@ -144,8 +146,8 @@ async def test_a_new_digest_level_prompt_rewrites_the_top_issues_but_not_the_bri
     settings = llm_settings(prompts_dir=prompts)
     first = await build(settings, store)
     assert len(fake_openai.completions()) == 6
-    v1 = (prompts / "digest_parts.ko.v1.md").read_text(encoding="utf-8")
-    (prompts / "digest_parts.ko.v2.md").write_text(v1.replace("=== user ===", "Be brief.\n=== user ==="), "utf-8")
+    current = (prompts / "digest_parts.ko.v2.md").read_text(encoding="utf-8")
+    (prompts / "digest_parts.ko.v3.md").write_text(current.replace("=== user ===", "Be brief.\n=== user ==="), "utf-8")
     again = await build(settings, store)
     assert len(brief_requests(fake_openai)) == 5 and len(parts_requests(fake_openai)) == 2
     assert "Be brief." in parts_requests(fake_openai)[-1]["messages"][0]["content"]
@@ -191,7 +193,7 @@ async def test_one_failing_paper_gets_the_offline_brief_and_the_digest_says_so(l
     assert origins.pop("2602.08794") == "fallback"
     assert set(origins.values()) == {"llm"}
     assert any("1편은 LLM 요약에 실패" in n for n in result.digest.notes)
-    assert "이 요약은 LLM이 작성하지 않았습니다" in result.markdown
+    assert "LLM이 쓴 요약이 아닙니다" in result.markdown
 
 
 async def test_a_timeout_falls_back_without_failing_the_digest(llm_settings, fake_openai, store):
@@ -247,6 +249,7 @@ async def test_a_json_mode_server_gets_json_object_and_the_schema_in_the_prompt(
     assert requests[0]["response_format"]["type"] == "json_schema"
     assert all(r["response_format"] == {"type": "json_object"} for r in requests[1:])
     assert "JSON schema of the answer" in requests[1]["messages"][0]["content"]
+    assert '"maxLength":600' in requests[1]["messages"][0]["content"]  # the bounds strict mode cannot take
     assert len(requests) == 7  # the refused call, 5 briefs, the digest parts
 
 
@@ -275,8 +278,9 @@ async def test_the_budget_stops_calls_and_the_digest_says_so(llm_settings, fake_
     result = await build(settings, store)
     origins = [i.brief.origin for i in result.digest.items]
     llm = origins.count("llm")
-    assert 1 <= llm < 5 and origins == ["llm"] * llm + ["fallback"] * (5 - llm)
-    assert result.digest.usage.llm_calls == llm  # the digest-level call did not fit either
+    # The first call fits; later ones only while their worst case (which grows with the abstract) still does.
+    assert 1 <= llm < 5 and origins[0] == "llm"
+    assert result.digest.usage.llm_calls == llm  # the digest-level call (five abstracts) did not fit either
     assert 0 < result.digest.usage.cost_usd <= 0.008
     assert any(f"LLM 예산($0.01)에 도달해 {5 - llm}편은" in n for n in result.digest.notes)
 
@@ -299,14 +303,14 @@ async def test_two_builds_on_one_day_share_the_daily_budget(llm_settings, fake_o
     second = await build(settings, store, lang="en", now=clock)
     origins = [i.brief.origin for i in second.digest.items]
     llm = origins.count("llm")
-    assert 1 <= llm < 5 and origins == ["llm"] * llm + ["fallback"] * (5 - llm)
+    assert 1 <= llm < 5 and origins[0] == "llm"
     assert second.digest.usage.llm_calls == llm  # the digest-level call did not fit either
     spent = await store.get_spend(date(2026, 2, 14))
     assert spent == pytest.approx(first.digest.usage.cost_usd + second.digest.usage.cost_usd, abs=1e-6)
     assert spent <= 0.02  # every reservation was settled to the real cost, and the day never went over
     assert second.digest.notes == [
         f"The daily LLM budget ($0.02) for 2026-02-14 was reached (${spent:.4f} spent that day, other builds "
-        f"included), so {5 - llm} papers got automatic briefs without the LLM."
+        f"included), so {5 - llm} papers show their abstracts without an LLM brief."
     ]
     assert "The daily LLM budget ($0.02) for 2026-02-14 was reached" in second.markdown
 
@@ -371,7 +375,7 @@ async def test_without_the_days_spend_the_budget_applies_per_build_and_says_so(
     llm = origins.count("llm")
     assert 1 <= llm < 5 and 0 < result.digest.usage.cost_usd <= 0.008
     assert result.digest.notes == [
-        f"저장소에 연결할 수 없어 이번 빌드에만 적용한 LLM 예산($0.01)에 도달해 {5 - llm}편은 LLM 없이 자동 요약했습니다."
+        f"저장소에 연결할 수 없어 이번 빌드에만 적용한 LLM 예산($0.01)에 도달해 {5 - llm}편은 LLM 없이 원문을 옮겼습니다."
     ]
     assert "the budget applies to this build alone" in caplog.text
 
@@ -382,8 +386,26 @@ async def test_a_refused_key_stops_asking_and_never_reaches_the_logs(llm_setting
     summary = await summarize(llm_settings(llm_concurrency=1), store, papers())
     assert [r.brief.origin for r in summary.results] == ["fallback"] * 5
     assert len(fake_openai.calls) == 1
-    assert summary.notes == ["5편은 LLM 요약에 실패해 자동 요약으로 대신했습니다."]
+    assert summary.notes == [
+        "LLM이 키를 거부해(HTTP 401) 모든 논문에 초록 원문을 실었습니다. OPENAI_API_KEY를 확인하세요."
+    ]
+    assert summary.llm_error == "the LLM refused the key (HTTP 401)"
     assert KEY not in caplog.text and "OPENAI_API_KEY" in caplog.text
+
+
+async def test_a_refused_key_is_said_once_however_many_calls_were_in_flight(llm_settings, fake_openai, store, caplog):
+    """Six calls start together (five briefs and the digest-level one); all are refused; one line says so."""
+    fake_openai.fail_next(*[Fault(status=401, body={"error": {"message": "Incorrect API key provided"}})] * 6)
+    result = await build(llm_settings(), store)
+    refusals = [r for r in caplog.records if "refused the key" in r.getMessage()]
+    assert len(refusals) == 1 and refusals[0].levelname == "ERROR"
+    assert not [r for r in caplog.records if "shows its abstract instead" in r.getMessage()]
+    digest = result.digest
+    assert digest.llm_error == "the LLM refused the key (HTTP 401)" and result.llm_error == digest.llm_error
+    assert digest.usage.llm_calls == 0 and digest.usage.failed_calls == 6
+    assert "호출 0회(실패 6회)" in result.markdown
+    # The digest is stored all the same, so the morning post goes out (with the abstracts).
+    assert result.stored and (await store.get_digest(DAY, "ko")) == digest
 
 
 async def test_calls_run_concurrently_up_to_the_bound(llm_settings, fake_openai, store):
@@ -400,3 +422,45 @@ def test_prompts_stay_under_6000_characters_plus_the_abstract(llm_settings):
         for paper in papers():
             size = sum(len(m["content"]) for m in prompt.messages(paper_id=paper.id, title=paper.title, abstract=""))
             assert size < 6000
+
+
+def test_the_strict_schema_bounds_lengths_the_way_strict_mode_accepts():
+    schema = strict_schema(BriefOut)
+    text = json.dumps(schema)
+    assert "maxLength" not in text and "minLength" not in text  # OpenAI's strict mode refuses them
+    assert schema["properties"]["one_liner"]["description"] == "at most 600 characters"
+    assert schema["properties"]["key_points"]["maxItems"] == 3  # array bounds are accepted
+
+
+async def test_a_model_that_ignores_max_tokens_cannot_bloat_the_report(llm_settings, fake_openai, store):
+    """A 1.5 MB answer that claims to have stopped normally: refused like invalid JSON, then the abstract."""
+    fake_openai.paper_modes["2602.07085"] = "ignore_max_tokens"
+    result = await build(llm_settings(), store)
+    item = result.digest.find("2602.07085")
+    assert item is not None and item.brief.origin == "fallback"
+    assert len([r for r in brief_requests(fake_openai) if "2602.07085" in r["messages"][1]["content"]]) == 2
+    repair = [r for r in brief_requests(fake_openai) if "2602.07085" in r["messages"][1]["content"]][1]
+    assert len(json.dumps(repair)) < 40_000  # the overlong answer is not sent back whole
+    assert len(result.markdown.encode()) < 60_000 and len(result.digest.model_dump_json()) < 100_000
+
+
+async def test_a_huge_abstract_is_trimmed_at_a_sentence_before_it_is_sent(llm_settings, fake_openai, store):
+    paper = papers()[0]
+    sentence = "This sentence pads the abstract to an absurd length. "
+    huge = paper.model_copy(update={"abstract": paper.abstract + " " + sentence * 20_000})  # about 1 MB
+    summary = await summarize(llm_settings(), store, [huge])
+    assert summary.results[0].brief.origin == "llm"
+    sent = brief_requests(fake_openai)[0]["messages"][1]["content"]
+    abstract = sent.split("<abstract>\n", 1)[1].split("\n</abstract>", 1)[0]
+    assert len(abstract) <= MAX_ABSTRACT_CHARS and abstract.endswith(".")
+    assert abstract.startswith(paper.abstract[:200])
+    assert trim_abstract("One. Two.", 6) == "One."
+
+
+async def test_a_budget_of_zero_says_so_without_dollar_amounts(llm_settings, fake_openai, store):
+    result = await build(llm_settings(daily_budget_usd=0), store)
+    assert [i.brief.origin for i in result.digest.items] == ["fallback"] * 5
+    assert result.digest.notes == [
+        "LLM 예산이 0으로 설정되어 있어(DIGEST_DAILY_BUDGET_USD) 5편은 LLM 없이 원문을 옮겼습니다."
+    ]
+    assert "$0.00)" not in result.markdown and "$-" not in result.markdown

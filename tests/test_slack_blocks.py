@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import date
 
@@ -102,3 +103,39 @@ async def test_a_very_long_title_fits_the_header(make_settings: Callable[..., Se
     assert header["type"] == "header" and len(header["text"]["text"]) <= 150
     assert_valid(brief_message(item, "ko"))
     assert_valid(digest_message(digest))
+
+
+async def test_the_morning_post_shows_the_whole_digest_within_block_kits_limits(
+    make_settings: Callable[..., Settings],
+) -> None:
+    settings = make_settings(public_url="https://digest.example")
+    digest = await build_day(settings)
+    message = digest_message(digest, settings.public_url)
+    assert_valid(message)
+    blocks = message["blocks"]
+    assert blocks[0]["type"] == "header"
+    # When it was made and from what, then the top issues, before the papers.
+    context = " ".join(e["text"] for e in blocks[1]["elements"])
+    assert "생성 시간(KST): " in context and "Hugging Face Daily Papers(논문 8, 선정 5)" in context
+    assert blocks[2]["text"]["text"].startswith("*오늘의 Top 이슈*\n1) The Devil Behind Moltbook")
+    # A thumbnail beside each paper, and the paper's full-view link in the digest's language.
+    accessories = [b["accessory"] for b in blocks if b.get("accessory")]
+    assert [a["image_url"] for a in accessories] == [i.paper.thumbnail for i in digest.items]
+    assert all(a["type"] == "image" and a["alt_text"] for a in accessories)
+    assert "<https://digest.example/d/2026-02-13#1|전체 보기>" in json.dumps(message, ensure_ascii=False)
+    english = await build_day(settings, lang="en")
+    assert "/d/2026-02-13?lang=en#1|Full view>" in json.dumps(digest_message(english, settings.public_url))
+
+
+async def test_digest_lists_each_title_as_a_link(make_settings: Callable[..., Settings]) -> None:
+    settings = make_settings()
+    digest = await build_day(settings)
+    store = store_for(settings)
+    try:
+        message = reply_to_blocks(await engine.answer("/digest", store, lang="ko", today=digest.date))
+    finally:
+        await store.close()
+    text = "\n".join(mrkdwn_texts(message["blocks"]))
+    for item in digest.items:
+        assert f"• <{item.paper.url}|{item.rank}. {item.paper.title}>" in text
+    assert_valid(message)

@@ -2,12 +2,15 @@ from __future__ import annotations
 
 import itertools
 import json
+import random
 from datetime import date
 
 import httpx
 import pytest
 
-from digest.sources import arxiv, huggingface
+from digest import pipeline
+from digest.settings import ConfigError, load_settings
+from digest.sources import arxiv, huggingface, registry, sample
 from digest.sources._http import Pacer, SourceUnavailable, retry_after_seconds
 from tests.fakes.base import Fault, ServerThread
 from tests.fakes.papers import FakeHuggingFace
@@ -18,7 +21,7 @@ DAY = date(2026, 2, 13)
 async def fetch_hf(url: str, day: date = DAY, retries: int = 2, timeout_s: float = 30.0) -> list:
     """A generous timeout by default: only the timeout test relies on one, and there every attempt times out."""
     async with httpx.AsyncClient(timeout=timeout_s) as client:
-        return await huggingface.fetch(client, url, day, retries=retries, backoff_s=0.01)
+        return (await huggingface.fetch(client, url, day, retries=retries, backoff_s=0.01)).papers
 
 
 async def test_hf_parses_the_raw_json(fake_hf):
@@ -104,7 +107,7 @@ def test_retry_after_accepts_seconds_and_http_dates():
 
 async def test_arxiv_parses_atom_and_asks_for_the_day(fake_arxiv):
     async with httpx.AsyncClient() as client:
-        papers = await arxiv.fetch(client, fake_arxiv.url, date(2026, 2, 2), min_interval_s=0)
+        papers = (await arxiv.fetch(client, fake_arxiv.url, date(2026, 2, 2), min_interval_s=0)).papers
     assert [p.id for p in papers] == ["2602.02495", "2602.02494", "2602.02493", "2602.02488", "2602.02486"]
     first = papers[0]
     assert first.version == 1
@@ -149,3 +152,63 @@ async def test_arxiv_rejects_html_as_malformed(fake_arxiv):
     async with httpx.AsyncClient() as client:
         with pytest.raises(SourceUnavailable, match="not an Atom feed"):
             await arxiv.fetch(client, fake_arxiv.url, date(2026, 2, 2), min_interval_s=0)
+
+
+def hf_items(count: int, day: str = "2026-02-13") -> list[dict]:
+    """`count` distinct papers for the fake Daily Papers list, paper n with n upvotes, in a shuffled order."""
+    template = FakeHuggingFace().days[day][0]
+    items = []
+    for n in range(count):
+        item = json.loads(json.dumps(template))
+        item["paper"].update(id=f"2602.{n:05d}", upvotes=n, title=f"Paper {n}")
+        items.append(item)
+    random.Random(7).shuffle(items)
+    return items
+
+
+async def test_a_day_of_5000_papers_is_read_whole_and_its_true_top_5_picked(make_settings, store):
+    fake = FakeHuggingFace()
+    fake.days["2026-02-13"] = hf_items(5000)
+    with ServerThread(fake.app) as server:
+        settings = make_settings(hf_base_url=server.url)
+        result = await pipeline.build(settings, store, DAY, source="huggingface")
+    assert [i.paper.upvotes for i in result.digest.items] == [4999, 4998, 4997, 4996, 4995]
+    assert result.digest.sources[0].fetched == 5000
+    assert len(fake.calls) == 51 and not result.digest.notes  # 50 full pages, then a short one ends the day
+
+
+async def test_a_list_longer_than_the_maximum_is_cut_with_a_warning_and_a_note(
+    make_settings, store, monkeypatch, caplog
+):
+    monkeypatch.setattr(huggingface, "MAX_PAGES", 3)  # the documented maximum is 10,000: 100 pages
+    fake = FakeHuggingFace()
+    fake.days["2026-02-13"] = hf_items(450)
+    with ServerThread(fake.app) as server:
+        settings = make_settings(hf_base_url=server.url)
+        result = await pipeline.build(settings, store, DAY, source="huggingface", lang="en")
+    assert result.digest.sources[0].fetched == 300 and len(fake.calls) == 3
+    assert any("only its first 10,000 papers were read" in n for n in result.digest.notes)
+    assert any("only the first" in r.getMessage() for r in caplog.records if r.levelname == "WARNING")
+
+
+def test_code_and_project_links_in_the_arxiv_comment_become_the_papers_links():
+    _, papers = sample.fetch(date(2026, 2, 2))
+    pixelgen = next(p for p in papers if p.id == "2602.02493")
+    assert pixelgen.project_page == "https://zehong-ma.github.io/PixelGen/"
+    assert ("Project page", "https://zehong-ma.github.io/PixelGen/") in pixelgen.links()
+    code, page = arxiv.comment_links(
+        "Accepted at ICML. Code: https://gitlab.com/lab/tool). Demo at https://lab.example/demo.", ""
+    )
+    assert (code, page) == ("https://gitlab.com/lab/tool", "https://lab.example/demo")
+    assert arxiv.comment_links("", "We release it at https://github.com/a/b.") == ("https://github.com/a/b", None)
+
+
+def test_every_source_is_made_through_the_registry_and_an_unknown_name_is_refused(make_settings):
+    settings = make_settings()
+    assert registry.chain("auto") == ("huggingface", "arxiv")
+    assert registry.chain("arxiv") == ("arxiv",)
+    assert set(registry.CHOICES) == {"auto", "huggingface", "arxiv", "sample"}
+    with pytest.raises(registry.UnknownSource, match="'openreview' is not a source; use one of auto, huggingface"):
+        registry.chain("openreview")
+    with pytest.raises(ConfigError, match=r"DIGEST_SOURCE .*'openreview' is not a source"):
+        load_settings(DIGEST_SOURCE="openreview", DIGEST_DATA_DIR=settings.data_dir)

@@ -9,12 +9,13 @@ from datetime import UTC, date, datetime
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.commands.engine import paper_reply
+from bot.commands.engine import digest_reply, paper_reply
 from bot.commands.reply import Link, Part, Reply
 from bot.telegram.html import (
     MESSAGE_LIMIT,
     Block,
     Span,
+    hashtag,
     header_blocks,
     paginate,
     paper_blocks,
@@ -144,3 +145,23 @@ def test_a_long_reply_is_split_without_cutting_an_emoji_or_an_entity() -> None:
     assert len(pieces) > 3
     text = "".join(p.text for p in pieces)
     assert text.count(FAMILY) == 900 and "\ufffd" not in text
+
+
+def test_tags_become_hashtags_telegram_links_whole() -> None:
+    assert hashtag("Self-Evolution") == "#Self_Evolution"
+    assert hashtag("On-Policy RL") == "#On_Policy_RL"
+    assert hashtag("강화 학습") == "#강화_학습"
+    assert hashtag("300") is None and hashtag("--") is None
+    paper = Paper(id="2602.09877", title="Moltbook", url="https://huggingface.co/papers/2602.09877", upvotes=181)
+    brief = Brief(one_liner="x", tags=["Agent", "Self-Evolution", "Chain-of-Thought (CoT)"])
+    html = paginate(paper_blocks(Item(rank=1, paper=paper, brief=brief), "en", date(2026, 2, 13)))[0].html
+    assert "🏷️ #Agent #Self_Evolution #Chain_of_Thought_CoT" in html
+
+
+def test_digest_lists_each_title_as_a_link() -> None:
+    papers = [Paper(id=f"2602.0000{n}", title=f"Paper {n}", url=f"https://hf.example/{n}") for n in (1, 2)]
+    items = [Item(rank=n, paper=p, brief=Brief(one_liner=f"line {n}")) for n, p in enumerate(papers, 1)]
+    digest = Digest(date=date(2026, 2, 13), generated_at=datetime(2026, 2, 14, tzinfo=UTC), items=items)
+    pieces = reply_pieces(digest_reply(digest, "en"))
+    accepted(pieces)
+    assert '• <a href="https://hf.example/1">1. Paper 1</a> — line 1' in pieces[0].html

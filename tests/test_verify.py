@@ -11,7 +11,8 @@ import pytest
 from digest.models import Brief, Paper
 from digest.sources import sample
 from digest.summarize.golden import golden_brief, golden_papers
-from digest.verify import brief_texts, figures, lower, strip_foreign_links, unsupported_numbers
+from digest.urls import scrub_urls, urls
+from digest.verify import brief_texts, figures, lower, scrub_brief, unsupported_numbers
 
 FACTS = {r["id"]: r for r in json.loads((Path(__file__).parent / "data" / "facts.json").read_text(encoding="utf-8"))}
 
@@ -74,24 +75,32 @@ def test_every_figure_of_facts_json_is_found_in_its_sample_abstract():
 def test_the_golden_briefs_are_faithful_to_facts_json():
     """Every figure in the 20 golden briefs, checked against the v1 abstract figures of facts.json."""
     checked = flagged = 0
-    for paper_id, record in golden_papers().items():
-        fields = {k: record[k] for k in ("one_liner", "developer_view", "uncertainty", "abstract_ko") if record[k]}
-        lists = {k: record[k] for k in ("key_points", "actions", "risks", "tags")}
-        brief = Brief.model_construct(
-            **{"one_liner": "", "developer_view": "", "uncertainty": "", "abstract_ko": ""} | fields | lists
-        )
+    papers = {p.id: p for day in sample.available_days() for p in sample.fetch(day)[1]}
+    for paper_id in golden_papers():
+        brief = golden_brief(papers[paper_id])
+        assert brief is not None
         checked += sum(len(figures(t)) for t in brief_texts(brief))
         flagged += len(unsupported_numbers(brief, " ; ".join(FACTS[paper_id]["numbers_in_v1_abstract"])))
     print(f"golden briefs: {checked} figures checked, {flagged} flagged")
-    assert checked == 78
+    assert checked == 76  # 78 in the records; the arXiv day's one-liners repeated as first bullets are shown once
     assert flagged == 0
 
 
-def test_golden_cache_entries_fill_missing_sections_and_fix_the_seed_defects():
+def test_golden_cache_entries_leave_missing_sections_out_and_fix_the_seed_defects():
     papers = {p.id: p for day in sample.available_days() for p in sample.fetch(day)[1]}
     quanta = golden_brief(papers["2602.07085"])
     assert quanta is not None and "백테스팅" in quanta.abstract_ko and "백테스킹" not in quanta.abstract_ko
-    assert quanta.risks and quanta.actions and quanta.difficulty  # 02-10 has no such sections: offline ones
+    # 02-10's format has no risks, actions, levels: left out, never filled with generic lines.
+    assert (quanta.risks, quanta.actions, quanta.difficulty, quanta.confidence, quanta.developer_view) == (
+        [],
+        [],
+        None,
+        None,
+        "",
+    )
+    assert quanta.provenance == {"one_liner": "reference", "abstract_ko": "reference", "key_points": "reference"}
+    pixelgen = golden_brief(papers["2602.02493"])
+    assert pixelgen is not None and pixelgen.one_liner not in pixelgen.key_points  # the arXiv format repeated it
     klear = golden_brief(papers["2601.04151"])
     assert klear is not None and "진보적인" not in klear.model_dump_json() and "점진적인" in klear.one_liner
     rl = golden_brief(papers["2602.02488"])
@@ -110,5 +119,39 @@ def test_links_the_model_writes_are_removed_unless_they_are_the_papers_own():
     brief = golden_brief(next(p for p in sample.fetch(sample.DEMO_DAY)[1] if p.id == "2602.12205"))
     assert brief is not None
     tampered = brief.model_copy(update={"actions": ["see https://evil.example/x now", "clone https://g.it/x", "c"]})
-    clean = strip_foreign_links(tampered, paper)
+    clean = scrub_brief(tampered, paper)
     assert clean.actions[:2] == ["see now", "clone https://g.it/x"]
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        (
+            "공개된 코드(https://github.com/QuantaAlpha/QuantaAlpha)를 내려받아",
+            ["https://github.com/QuantaAlpha/QuantaAlpha"],
+        ),
+        ("see [링크](http://evil.example) now", ["http://evil.example"]),
+        ("https://en.wikipedia.org/wiki/C_(language).", ["https://en.wikipedia.org/wiki/C_(language)"]),
+        ("Project Pages: https://zehong-ma.github.io/PixelGen/", ["https://zehong-ma.github.io/PixelGen/"]),
+        ("끝 https://x.org/a, 그리고 www.y.org.", ["https://x.org/a", "www.y.org"]),
+        ("<https://x.org/a>", ["https://x.org/a"]),
+    ],
+)
+def test_a_url_ends_where_it_ends(text, found):
+    assert urls(text) == found
+
+
+@pytest.mark.parametrize(
+    ("text", "scrubbed"),
+    [
+        ("공개된 코드(https://evil.example/x)를 내려받아 실행해 보기", "공개된 코드를 내려받아 실행해 보기"),
+        ("프로젝트 페이지(https://evil.example/p)의 데모 살펴보기", "프로젝트 페이지의 데모 살펴보기"),
+        ("자세히는 [링크](http://evil.example) 참고", "자세히는 링크 참고"),
+        ("https://evil.example/steal 에 로그인하기", "에 로그인하기"),
+        ("코드 ( https://evil.example ) 참고", "코드 참고"),
+        ("keep https://github.com/a/b)를 보기", "keep https://github.com/a/b)를 보기"),
+    ],
+)
+def test_the_foreign_link_scrub_leaves_no_broken_text(text, scrubbed):
+    out = scrub_urls(text, {"https://github.com/a/b"})
+    assert out == scrubbed and "( " not in out and "()" not in out

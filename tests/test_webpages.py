@@ -98,10 +98,11 @@ def test_digest_page_shows_every_part_in_the_report_order(client: TestClient, ar
     page_headings = [text_of(h).strip() for h in re.findall(r"<h3>(.*?)</h3>", article, re.DOTALL)]
     assert page_headings == md_headings
     assert SECTION_BY_KEY["risks"].heading("ko") in page_headings
-    # Meta line, usage line and the fallback note (the sample briefs are offline ones).
+    # Meta line and usage line; no "not written by the LLM" note (the golden briefs were, for the reference).
     labels = LABELS["ko"]
-    for label in (labels["upvotes"], labels["difficulty"], labels["confidence"], labels["fallback"]):
+    for label in (labels["upvotes"], labels["difficulty"], labels["confidence"]):
         assert label in html
+    assert "LLM이 쓴 요약이 아닙니다" not in html
     assert "LLM 사용량: 호출 0회" in html
     assert f"<b>{digest.items[2].paper.upvotes}</b>" in html
 
@@ -123,8 +124,10 @@ def test_english_digest_and_the_language_switch(client: TestClient) -> None:
     en = client.get("/d/2026-02-13?lang=en")
     assert en.status_code == 200
     assert '<html lang="en">' in en.text
-    assert SECTION_BY_KEY["risks"].heading("en") in en.text
-    assert LABELS["en"]["fallback"] in en.text
+    # No LLM wrote it: the abstract as published, said once per paper, and no section nobody wrote.
+    assert en.text.count(LABELS["en"]["fallback"].format(source="Hugging Face Daily Papers")) == 5
+    assert SECTION_BY_KEY["abstract"].heading("en", "extracted") in en.text
+    assert SECTION_BY_KEY["risks"].heading("en") not in en.text
     assert 'href="/d/2026-02-13"' in en.text  # back to Korean
     ko = client.get("/d/2026-02-13")
     assert 'href="/d/2026-02-13?lang=en"' in ko.text
@@ -194,15 +197,12 @@ def test_unsupported_numbers_get_their_note_on_that_paper_only(archive: Path, tm
     settings = archive_settings(tmp_path)
     digest = load_digest(archive)
     digest.items[1].checks.unsupported_numbers = ["97.3%", "12x"]
-    digest.items[1].brief.origin = "llm"
     save(settings, digest)
     with client_for(settings) as client:
         html = client.get("/d/2026-02-13").text
     paper2 = html[html.index('id="2"') : html.index('id="3"')]
     assert f"{LABELS['ko']['unsupported']}: 97.3%, 12x" in paper2
-    assert LABELS["ko"]["fallback"] not in paper2
     assert html.count(LABELS["ko"]["unsupported"]) == 1
-    assert html.count(LABELS["ko"]["fallback"]) == 4
 
 
 def test_atom_feed_is_valid_with_one_entry_per_day(archive: Path) -> None:

@@ -8,9 +8,9 @@ import shlex
 import shutil
 import sys
 import time
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, get_args
+from typing import Annotated
 
 import typer
 
@@ -19,10 +19,8 @@ from bot.cli.common import echo_err, fail, lang_or_exit, parse_day, progress, ru
 from bot.wiring import make_summarizer
 from digest import pipeline
 from digest.settings import Settings
-from digest.sources import sample
+from digest.sources import registry, sample
 from digest.store import Store, StoreUnavailable, open_store
-
-SOURCES: tuple[str, ...] = get_args(pipeline.SourceChoice)
 
 
 async def flush_pending(settings: Settings, store: Store) -> None:
@@ -93,22 +91,43 @@ def build(
     date_: Annotated[
         str | None, typer.Option("--date", help="YYYY-MM-DD, today, yesterday (default: yesterday)")
     ] = None,
-    source: Annotated[str, typer.Option(help="auto, huggingface, arxiv or sample")] = "auto",
+    source: Annotated[str, typer.Option(help=", ".join(registry.CHOICES))] = "auto",
     lang: Annotated[str | None, typer.Option(help="ko or en (default: DIGEST_LANG)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the digest JSON instead of Markdown")] = False,
     no_llm: Annotated[bool, typer.Option("--no-llm", help="offline briefs only, no LLM call")] = False,
 ) -> None:
     """Build the digest for a day, store it and print the report."""
-    if source not in SOURCES:
-        raise fail(f"--source {source!r} is not a source; use {', '.join(SOURCES[:-1])} or {SOURCES[-1]}", 2)
+    try:
+        registry.check_name(source)
+    except registry.UnknownSource as exc:
+        raise fail(f"--source {exc}", 2) from None
     settings = settings_or_exit()
     chosen = lang_or_exit(lang, settings) if lang is not None else None
-    day = parse_day(date_, settings)
+    day = past_day(date_, settings)
     try:
-        result = run(build_day(settings, day, source, chosen, not no_llm))  # type: ignore[arg-type]
+        result = run(build_day(settings, day, source, chosen, not no_llm))
     except pipeline.BuildFailed as exc:
         raise fail(str(exc)) from None
     report(result, as_json)
+    if result.llm_error:
+        # The digest is stored (the morning post goes out with the abstracts); the job still failed.
+        raise fail(
+            f"{result.llm_error}: the digest was stored with each paper's abstract instead of a brief. "
+            "Fix OPENAI_API_KEY and run the build again to replace them."
+        )
+
+
+def past_day(value: str | None, settings: Settings) -> date:
+    """The day to build: a future day has no papers yet (and must not become the "latest" digest)."""
+    day = parse_day(value, settings)
+    today = datetime.now(settings.tz).date()
+    if day > today:
+        raise fail(
+            f"--date {day} is in the future (today is {today} in {settings.timezone}); build a day that has passed, "
+            "e.g. --date yesterday",
+            2,
+        )
+    return day
 
 
 # The environment that says where the store is: the demo's follow-up hint repeats what is set, so it works as
@@ -166,7 +185,7 @@ def demo() -> None:
     settings = settings_or_exit()
     progress(f"demo: the {sample.DEMO_DAY} sample day, into {run(describe_store(settings))}")
     try:
-        result = run(build_day(settings, sample.DEMO_DAY, "sample", None, False))
+        result = run(build_day(settings, sample.DEMO_DAY, sample.NAME, None, False))
     except pipeline.BuildFailed as exc:
         raise fail(str(exc)) from None
     report(result, as_json=False)

@@ -27,11 +27,22 @@ from bot.commands.parse import (
     SubscriptionCommand,
     parse,
 )
-from bot.commands.reply import Button, Link, Part, Reply
+from bot.commands.reply import Button, Entry, Link, Part, Reply
 from bot.commands.texts import text as t
 from digest.links import permalink
 from digest.models import Digest, Item, Lang
-from digest.sections import BRIEF_SECTIONS, SECTION_BY_KEY, SECTIONS, Section, section_body
+from digest.render import title as digest_title
+from digest.sections import (
+    SECTION_BY_KEY,
+    SECTIONS,
+    Section,
+    fallback_note,
+    has_section,
+    meta_fields,
+    present_sections,
+    section_body,
+    section_heading,
+)
 from digest.store import Store, StoreUnavailable
 from digest.store.base import DigestStore
 
@@ -91,29 +102,34 @@ def _item_parts(item: Item, section: Section, lang: Lang) -> list[Part]:
     if section.key == "links":
         return []
     if section.key == "tags":
-        return [Part(heading=section.heading(lang), paragraphs=[", ".join(brief.tags) or "-"])]
-    shown = BRIEF_SECTIONS if section.key == "all" else (section,)
+        return [Part(heading=section.heading(lang), paragraphs=[", ".join(brief.tags) or t(lang, "absent")])]
+    shown = present_sections(brief) if section.key == "all" else [section]
     parts: list[Part] = []
-    if section.key == "all":
-        notes = [t(lang, "fallback")] if brief.origin == "fallback" else []
-        if item.checks.unsupported_numbers:
-            notes.append(f"{t(lang, 'unsupported')}: {', '.join(item.checks.unsupported_numbers)}")
-        if notes:
-            parts.append(Part(paragraphs=notes))
+    notes = [note] if (note := fallback_note(item, lang)) is not None else []
+    if item.checks.unsupported_numbers:
+        notes.append(f"{t(lang, 'unsupported')}: {', '.join(item.checks.unsupported_numbers)}")
+    if notes:
+        parts.append(Part(paragraphs=notes))
     for shown_section in shown:
         body = section_body(shown_section, brief)
-        if isinstance(body, list):
-            parts.append(Part(heading=shown_section.heading(lang), items=body))
+        heading = section_heading(shown_section, brief, lang)
+        if not body:
+            parts.append(Part(heading=heading, paragraphs=[t(lang, "absent")]))
+        elif isinstance(body, list):
+            parts.append(Part(heading=heading, items=body))
         else:
-            parts.append(Part(heading=shown_section.heading(lang), paragraphs=[p for p in body.split("\n\n") if p]))
+            parts.append(Part(heading=heading, paragraphs=[p for p in body.split("\n\n") if p]))
     if section.key == "all" and brief.tags:
         parts.append(Part(heading=SECTION_BY_KEY["tags"].heading(lang), paragraphs=[", ".join(brief.tags)]))
     return parts
 
 
-def _other_sections(rank: int, shown: Section) -> str:
-    keys = [k for k in ("risks", "actions", "dev", "links") if k != shown.key][:2]
-    return " · ".join(f"/paper {rank} {k}" for k in keys)
+def _other_sections(item: Item, shown: Section) -> str:
+    """Two other sections this brief has (never one that would only say it is missing)."""
+    keys = [
+        k for k in ("risks", "actions", "dev", "abstract", "links") if k != shown.key and has_section(item.brief, k)
+    ]
+    return " · ".join(f"/paper {item.rank} {k}" for k in keys[:2])
 
 
 def _full_view(public_url: str | None, digest: Digest, lang: Lang, rank: int | None = None) -> list[Link]:
@@ -127,6 +143,8 @@ def section_buttons(digest: Digest, item: Item, lang: Lang) -> list[Button]:
     """A button per section of the paper; each carries the paper's id, never its rank."""
     out = []
     for key in BUTTON_SECTIONS:
+        if not has_section(item.brief, key):  # no button that would only say the section is missing
+            continue
         action = buttons.encode(digest.date, digest.lang, item.paper.id, key)
         if action is not None:
             out.append(Button(label=SECTION_BY_KEY[key].heading(lang), action=action))
@@ -135,15 +153,9 @@ def section_buttons(digest: Digest, item: Item, lang: Lang) -> list[Button]:
 
 def paper_reply(digest: Digest, item: Item, section: Section, lang: Lang, public_url: str | None = None) -> Reply:
     """One paper, one section (or all of them), as the neutral Reply."""
-    meta = t(
-        lang,
-        "meta",
-        date=digest.date.isoformat(),
-        rank=item.rank,
-        upvotes=item.paper.upvotes,
-        difficulty=item.brief.difficulty,
-        confidence=item.brief.confidence,
-    )
+    fields = [t(lang, "meta", date=digest.date.isoformat(), rank=item.rank)]
+    fields += [f"{label} {value}" for label, value in meta_fields(item, lang)]
+    meta = " · ".join(fields)
     links = [Link(label=label, url=url) for label, url in item.paper.links()] if section.key in ("links", "all") else []
     parts = [Part(heading=section.heading(lang))] if section.key == "links" else _item_parts(item, section, lang)
     return Reply(
@@ -152,28 +164,33 @@ def paper_reply(digest: Digest, item: Item, section: Section, lang: Lang, public
         parts=[Part(paragraphs=[meta]), *parts],
         links=links + _full_view(public_url, digest, lang, item.rank),
         buttons=section_buttons(digest, item, lang),
-        footer=t(lang, "more", rank=item.rank, others=_other_sections(item.rank, section)),
+        footer=t(lang, "more", rank=item.rank, others=_other_sections(item, section)),
     )
+
+
+def _entry(item: Item) -> Entry:
+    """A paper of /digest: its title as the link, then its votes (where counted) and its one-liner."""
+    votes = f" (👍 {item.paper.upvotes})" if item.paper.upvotes is not None else ""
+    line = f" — {item.brief.one_liner}" if item.brief.one_liner else ""
+    return Entry(text=f"{item.rank}. {item.paper.title}", url=item.paper.url, detail=votes + line)
 
 
 def digest_reply(digest: Digest, lang: Lang, public_url: str | None = None) -> Reply:
     if not digest.items:
         body = [*digest.notes] or [t(lang, "empty_digest", date=digest.date.isoformat())]
         return Reply(
-            title=t(lang, "digest_title", date=digest.date.isoformat(), count=0),
-            parts=[Part(paragraphs=body)],
-            links=_full_view(public_url, digest, lang),
+            title=digest_title(digest), parts=[Part(paragraphs=body)], links=_full_view(public_url, digest, lang)
         )
-    items = [f"{i.rank}. {i.paper.title} (👍 {i.paper.upvotes}) — {i.brief.one_liner}" for i in digest.items]
     parts = [Part(paragraphs=list(digest.notes))] if digest.notes else []
-    parts.append(Part(items=items))
+    parts.append(Part(entries=[_entry(i) for i in digest.items]))
     if digest.daily_actions:
         parts.append(Part(heading=SECTION_BY_KEY["actions"].heading(lang), items=list(digest.daily_actions)))
+    more = f"/paper 1 · {_other_sections(digest.items[0], SECTION_BY_KEY['all'])}"
     return Reply(
-        title=t(lang, "digest_title", date=digest.date.isoformat(), count=len(digest.items)),
+        title=digest_title(digest),
         parts=parts,
         links=_full_view(public_url, digest, lang),
-        footer=t(lang, "digest_more"),
+        footer=t(lang, "digest_more", commands=more),
     )
 
 

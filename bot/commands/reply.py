@@ -24,12 +24,21 @@ class Button(BaseModel):
     action: Text
 
 
+class Entry(BaseModel):
+    """A list item whose text is a link (a paper's title), followed by plain text (its one-liner)."""
+
+    text: Text
+    url: Text | None = None
+    detail: Text = ""
+
+
 class Part(BaseModel):
-    """One titled part of a reply: a heading, then paragraphs and/or bullet items (either may be empty)."""
+    """One titled part of a reply: a heading, then paragraphs, bullet items and linked entries (any may be empty)."""
 
     heading: Text | None = None
     paragraphs: list[Text] = Field(default_factory=list)
     items: list[Text] = Field(default_factory=list)
+    entries: list[Entry] = Field(default_factory=list)
 
 
 class Reply(BaseModel):

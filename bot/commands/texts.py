@@ -35,10 +35,9 @@ KO: dict[str, str] = {
     "unavailable": "아카이브를 잠시 사용할 수 없습니다. 잠시 뒤 같은 명령을 다시 보내 주세요.",
     "internal": "답을 만들다가 문제가 생겼습니다. 운영자에게 알렸습니다. 잠시 뒤 다시 시도해 주세요.",
     "button_gone": "이 버튼은 더 이상 쓸 수 없습니다. /digest 로 최신 다이제스트를 보세요.",
-    "meta": "{date} 다이제스트 {rank}번 · Upvotes {upvotes} · 도입 난이도 {difficulty} · 신뢰도 {confidence}",
+    "meta": "{date} 다이제스트 {rank}번",
     "more": "다른 섹션: {others} · /sections",
-    "digest_title": "{date} Daily Papers (Top {count})",
-    "digest_more": "자세히: /paper 1 · /paper 1 risks · /paper 1 links",
+    "digest_more": "자세히: {commands}",
     "full": "전체 보기",
     # help, sections, start
     "help_title": "paper-digest-bot 사용법",
@@ -67,10 +66,10 @@ KO: dict[str, str] = {
     "sub_refused": "이 채팅의 구독 설정은 관리자만 바꿀 수 있습니다. 관리자에게 부탁해 주세요. 지금 설정 보기: {settings}",
     # the morning post
     "post_title": "📚 {date} AI 논문 Top {count}",
+    "post_title_empty": "📚 {date} AI 논문",
     "post_title_topics": "📚 {date} AI 논문 Top {total} 중 관심 주제 {count}편",
     "post_generated": "생성 {time} {tz}",
     "post_papers_day": "{day} 목록의 논문입니다",
-    "post_actions": "오늘의 실무 액션 {count}가지",
     "post_actions_title": "오늘의 실무 액션",
     "post_empty": "오늘은 선정된 논문이 없습니다.",
     "post_topics": "🔎 주제: {topics} · 전체 보기: /digest · 주제 해제: {cmd} topics off",
@@ -112,10 +111,9 @@ EN: dict[str, str] = {
     "unavailable": "The archive is temporarily unavailable. Send the same command again in a moment.",
     "internal": "Something went wrong while answering; the operator has been told. Try again in a moment.",
     "button_gone": "This button no longer works. Try /digest for the latest digest.",
-    "meta": "Digest of {date}, #{rank} · Upvotes {upvotes} · Adoption difficulty {difficulty} · Confidence {confidence}",
+    "meta": "Digest of {date}, #{rank}",
     "more": "Other sections: {others} · /sections",
-    "digest_title": "{date} Daily Papers (Top {count})",
-    "digest_more": "More: /paper 1 · /paper 1 risks · /paper 1 links",
+    "digest_more": "More: {commands}",
     "full": "Full view",
     "help_title": "How to use paper-digest-bot",
     "start_title": "📚 The top 5 AI papers every morning, briefed",
@@ -141,10 +139,10 @@ EN: dict[str, str] = {
     "sub_not_subscribed": "This chat is not subscribed to the morning digest. To subscribe: {cmd}",
     "sub_refused": "Only admins can change this chat's subscription; please ask one. See the current one: {settings}",
     "post_title": "📚 Top {count} AI papers of {date}",
+    "post_title_empty": "📚 AI papers of {date}",
     "post_title_topics": "📚 {count} of the top {total} AI papers of {date} match your topics",
     "post_generated": "generated {time} {tz}",
     "post_papers_day": "papers listed on {day}",
-    "post_actions": "{count} actions for today",
     "post_actions_title": "Actions for today",
     "post_empty": "No papers were selected today.",
     "post_topics": "🔎 Topics: {topics} · full digest: /digest · clear topics: {cmd} topics off",
@@ -165,7 +163,7 @@ EN: dict[str, str] = {
 
 TEXTS: dict[Lang, dict[str, str]] = {"ko": KO, "en": EN}
 for _lang in LANGS:  # the brief's notices ("written offline", "numbers not in the abstract") come from the sections
-    TEXTS[_lang].update({key: LABELS[_lang][key] for key in ("unsupported", "fallback")})
+    TEXTS[_lang].update({key: LABELS[_lang][key] for key in ("unsupported", "absent")})
 
 
 def text(lang: Lang, key: str, /, **values: Any) -> str:

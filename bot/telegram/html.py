@@ -9,6 +9,7 @@ piece: every piece is valid HTML on its own, and its plain form is the fallback 
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -17,8 +18,17 @@ from bot.commands.texts import text
 from bot.telegram.platform import Telegram
 from digest.links import permalink
 from digest.models import Digest, Item, Lang
-from digest.render import SOURCE_LABELS
-from digest.sections import LABELS, SECTION_BY_KEY, Section, section_body
+from digest.render import actions_heading, header_phrases, highlights_heading, parts_note
+from digest.sections import (
+    LABELS,
+    SECTION_BY_KEY,
+    Section,
+    fallback_note,
+    has_section,
+    meta_fields,
+    section_body,
+    section_heading,
+)
 from digest.text import one_line, split_text, utf16_len
 
 MESSAGE_LIMIT = 4096  # UTF-16 code units of text after entity parsing
@@ -134,6 +144,11 @@ def _paragraph_lines(text: str) -> list[Line]:
     return [[Span(line)] for line in text.split("\n") if line.strip()]
 
 
+def _inline(text: str) -> str:
+    """Text that continues a line: kept as it is (its leading space too), on one line."""
+    return " ".join(text.split("\n"))
+
+
 def _bullets(items: list[str], marker: str = "•") -> list[Line]:
     return [[Span(f"{marker} {one_line(entry)}")] for entry in items]
 
@@ -150,6 +165,7 @@ def reply_blocks(reply: Reply) -> list[Block]:
         for paragraph in part.paragraphs:
             block += _paragraph_lines(paragraph)
         block += _bullets(part.items)
+        block += [[Span("• "), link(e.text, e.url), Span(_inline(e.detail))] for e in part.entries]
         blocks.append(block)
     if reply.links:
         line: Line = [Span("🔗 ")]
@@ -174,37 +190,51 @@ def reply_to_messages(reply: Reply) -> list[str]:
 # ---- the morning digest --------------------------------------------------------------------------------
 
 
+def hashtag(tag: str) -> str | None:
+    """A tag as a hashtag Telegram links whole: letters, digits and underscores only (`Self-Evolution` ->
+    `#Self_Evolution`, `On-Policy RL` -> `#On_Policy_RL`); None when nothing of it can be one (all digits)."""
+    body = re.sub(r"[\W_]+", "_", one_line(tag)).strip("_")
+    return f"#{body}" if body and not body.replace("_", "").isdigit() else None
+
+
 def header_blocks(digest: Digest, tz_name: str = "Asia/Seoul") -> list[Block]:
+    """The morning post's first message: title, time and sources, notes, top issues, the papers, the actions."""
     lang = digest.lang
-    tz_label = "KST" if tz_name == "Asia/Seoul" else tz_name
-    sources = ", ".join(
-        f"{SOURCE_LABELS.get(s.name, s.name)} {s.selected}/{s.fetched}" if not s.error else f"{s.name} ✗"
-        for s in digest.sources
-    )
-    meta = text(lang, "post_generated", time=digest.generated_at.strftime("%Y-%m-%d %H:%M"), tz=tz_label)
-    title = text(lang, "post_title", date=digest.date.isoformat(), count=len(digest.items))
+    head = header_phrases(digest, tz_name)
+    key = "post_title" if digest.items else "post_title_empty"
+    title = text(lang, key, date=digest.date.isoformat(), count=len(digest.items))
     view = digest.topic_filter
     if view is not None:
         title = text(lang, "post_title_topics", date=digest.date.isoformat(), count=len(digest.items), total=view.total)
-    top: Block = [[b(title)]]
-    top.append([i(" · ".join(x for x in (meta, sources) if x))])
+    top: Block = [[b(title)], [i(f"{head['generated']} · {head['sources']}")]]
     if digest.papers_day:
         top.append([Span("ℹ️ " + text(lang, "post_papers_day", day=digest.papers_day.isoformat()))])
     top += [[Span(f"⚠️ {one_line(note)}")] for note in digest.notes]
     if view is not None:
         top.append([Span(text(lang, "post_topics", topics=", ".join(view.topics), cmd=Telegram.subscribe_command))])
     blocks = [top]
+    if digest.highlights:
+        issues: Block = [[b(highlights_heading(lang))]]
+        for h in digest.highlights:
+            keywords = ", ".join(one_line(k) for k in h.keywords)
+            issues.append([Span(f"{h.rank}) {one_line(h.headline)}" + (f" — {keywords}" if keywords else ""))])
+        blocks.append(issues)
     index: Block = []
     for item in digest.items:
-        index.append([b(f"{item.rank}. "), link(item.paper.title, item.paper.url), Span(f" · 👍 {item.paper.upvotes}")])
-        index.append([Span(f"   {item.brief.one_liner and one_line(item.brief.one_liner)}")])
+        votes = f" · 👍 {item.paper.upvotes}" if item.paper.upvotes is not None else ""
+        index.append([b(f"{item.rank}. "), link(item.paper.title, item.paper.url), Span(votes)])
+        if item.brief.one_liner:
+            index.append([Span(f"   {one_line(item.brief.one_liner)}")])
     if not index and view is not None and view.total:
         index = [[Span(text(lang, "post_no_match", total=view.total, topics=", ".join(view.topics)))]]
-    blocks.append(index or [[Span(text(lang, "post_empty"))]])
+    if index or not digest.notes:  # an empty day's notes already say why
+        blocks.append(index or [[Span(text(lang, "post_empty"))]])
     if digest.daily_actions:
-        actions: Block = [[b(text(lang, "post_actions", count=len(digest.daily_actions)))]]
+        actions: Block = [[b(actions_heading(digest))]]
         actions += [[Span(f"{n}) {one_line(a)}")] for n, a in enumerate(digest.daily_actions, 1)]
         blocks.append(actions)
+    if (digest.daily_actions or digest.highlights) and (note := parts_note(digest)) is not None:
+        blocks.append([[i(note)]])
     if digest.items:
         blocks.append([[i(text(lang, "post_hint_buttons"))]])
     return blocks
@@ -215,29 +245,40 @@ def _paper_title(item: Item) -> Line:
 
 
 def _section_block(section: Section, item: Item, lang: Lang) -> Block:
-    block: Block = [[b(section.heading(lang))]]
     if section.key == "links":
+        block: Block = [[b(section.heading(lang))]]
         return block + [[Span("• "), link(label, url)] for label, url in item.paper.links()]
     body = section_body(section, item.brief)
+    block = [[b(section_heading(section, item.brief, lang))]]
     return block + (_bullets(body) if isinstance(body, list) else _paragraph_lines(body))
+
+
+def meta_line(item: Item, lang: Lang) -> str:
+    """Votes and assessed levels where they exist ("" when none do)."""
+    parts = [f"{label} {value}" for label, value in meta_fields(item, lang)]
+    if parts and item.paper.upvotes is not None:
+        parts[0] = "👍 " + parts[0]
+    return " · ".join(parts)
 
 
 def paper_blocks(item: Item, lang: Lang, day: date, public_url: str | None = None) -> list[Block]:
     """The morning message of one paper: title, meta, notices, the one-liner and key points, links."""
     labels = LABELS[lang]
     paper, brief = item.paper, item.brief
-    meta = f"👍 {labels['upvotes']} {paper.upvotes} · {labels['difficulty']} {brief.difficulty} · {labels['confidence']} {brief.confidence}"
-    head: Block = [_paper_title(item), [Span(meta)]]
-    if brief.tags:
-        head.append([Span("🏷️ " + " ".join(f"#{one_line(t).replace(' ', '_')}" for t in brief.tags))])
+    head: Block = [_paper_title(item)]
+    if meta := meta_line(item, lang):
+        head.append([Span(meta)])
+    tags = [tag for tag in (hashtag(t) for t in brief.tags) if tag]
+    if tags:
+        head.append([Span("🏷️ " + " ".join(tags))])
     blocks = [head]
     notices: Block = []
-    if brief.origin == "fallback":
-        notices.append([i(labels["fallback"])])
+    if (note := fallback_note(item, lang)) is not None:
+        notices.append([i(note)])
     if item.checks.unsupported_numbers:
         notices.append([i(f"{labels['unsupported']}: {', '.join(item.checks.unsupported_numbers)}")])
     blocks.append(notices)
-    blocks += [_section_block(SECTION_BY_KEY[k], item, lang) for k in ("summary", "points")]
+    blocks += [_section_block(SECTION_BY_KEY[k], item, lang) for k in ("summary", "points") if has_section(brief, k)]
     links: Line = [Span("🔗 ")]
     for n, (label, url) in enumerate(paper.links()):
         links += [Span(" · ")] if n else []

@@ -21,8 +21,16 @@ from starlette.templating import Jinja2Templates
 
 from digest.links import DEFAULT_PAGE_LANG, anchor, digest_path, lang_query, permalink
 from digest.models import LANGS, Lang
-from digest.render import phrase
-from digest.sections import BRIEF_SECTIONS, LABELS, SECTION_BY_KEY, section_body
+from digest.render import actions_heading, parts_note, phrase, usage_used
+from digest.sections import (
+    LABELS,
+    SECTION_BY_KEY,
+    fallback_note,
+    meta_fields,
+    present_sections,
+    section_body,
+    section_heading,
+)
 from digest.settings import Settings
 from digest.store import Store
 
@@ -112,7 +120,13 @@ def _environment() -> jinja2.Environment:
         permalink=permalink,
         digest_path=digest_path,
         section_body=section_body,
-        brief_sections=BRIEF_SECTIONS,
+        section_heading=section_heading,
+        present_sections=present_sections,
+        meta_fields=meta_fields,
+        fallback_note=fallback_note,
+        parts_note=parts_note,
+        usage_used=usage_used,
+        actions_heading=actions_heading,
         section_by_key=SECTION_BY_KEY,
     )
     return env

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import date, datetime
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 from xml.etree.ElementTree import Element
 
 import httpx
@@ -13,12 +16,23 @@ from defusedxml.common import DefusedXmlException
 from digest.models import ARXIV_ABS_URL, ARXIV_PDF_URL, Paper
 from digest.sources import _http
 from digest.sources._http import SourceUnavailable
+from digest.sources.base import Fetched
+from digest.urls import find_urls
+
+if TYPE_CHECKING:
+    from digest.settings import Settings
+
+log = logging.getLogger(__name__)
 
 NAME = "arxiv"
 NS = {"atom": "http://www.w3.org/2005/Atom", "arxiv": "http://arxiv.org/schemas/atom"}
 CATEGORIES = ("cs.AI", "cs.LG")
 PAGE_SIZE = 200
-MAX_PAGES = 5
+# Every page of a day is read, up to this many papers (cs.AI or cs.LG see several hundred a day); past it the
+# rest is not seen and the digest says so.
+MAX_PAPERS = 2_000
+MAX_PAGES = MAX_PAPERS // PAGE_SIZE
+CODE_HOSTS = ("github.com", "gitlab.com", "bitbucket.org", "codeberg.org")
 _ID = re.compile(r"arxiv\.org/abs/(?P<id>[^\s/]+?/?\d{4,}\.?\d*)(?:v(?P<version>\d+))?$")
 
 
@@ -52,8 +66,7 @@ def parse_entry(entry: Element) -> Paper | None:
         None,
     )
     published = _text(entry, "atom:published")
-    comment = _text(entry, "arxiv:comment")
-    github = re.search(r"https?://github\.com/[\w.-]+/[\w.-]+", comment + " " + _text(entry, "atom:summary"))
+    code, page = comment_links(_text(entry, "arxiv:comment"), _text(entry, "atom:summary"))
     return Paper(
         id=paper_id,
         version=int(match["version"]) if match["version"] else None,
@@ -63,10 +76,32 @@ def parse_entry(entry: Element) -> Paper | None:
         url=ARXIV_ABS_URL.format(id=paper_id),
         arxiv_url=ARXIV_ABS_URL.format(id=paper_id),
         pdf_url=pdf or ARXIV_PDF_URL.format(id=paper_id),
-        github=github.group(0).rstrip(".") if github else None,
+        github=code,
+        project_page=page,
         published_at=datetime.fromisoformat(published.replace("Z", "+00:00")) if published else None,
         source=NAME,
     )
+
+
+def comment_links(comment: str, abstract: str = "") -> tuple[str | None, str | None]:
+    """(code, project page) named by the authors: every URL in the comment (`Code: …`, `Project Pages: …`), and a
+    code repository named in the abstract. A URL on a code host, or after the word "code", is the code."""
+    code = page = None
+    named = [(found.url, comment[max(0, found.start - 24) : found.start]) for found in find_urls(comment)]
+    named += [(found.url, "") for found in find_urls(abstract) if _on_code_host(found.url)]
+    for url, before in named:
+        if not url.lower().startswith(("http://", "https://")):
+            url = "https://" + url
+        if _on_code_host(url) or "code" in before.lower():
+            code = code or url
+        else:
+            page = page or url
+    return code, page
+
+
+def _on_code_host(url: str) -> bool:
+    host = urlsplit(url if "://" in url else "https://" + url).hostname or ""
+    return host.removeprefix("www.") in CODE_HOSTS
 
 
 def parse(xml: bytes) -> tuple[list[Paper], int | None]:
@@ -94,7 +129,7 @@ async def fetch(
     min_interval_s: float = 3.0,
     retries: int = 4,
     backoff_s: float = 1.0,
-) -> list[Paper]:
+) -> Fetched:
     url = base_url.rstrip("/") + "/api/query"
     papers: dict[str, Paper] = {}
     for page in range(MAX_PAGES):
@@ -115,5 +150,47 @@ async def fetch(
             if _submitted_on(paper, day):
                 papers.setdefault(paper.id, paper)
         if len(batch) < PAGE_SIZE:
-            break
-    return list(papers.values())
+            return Fetched(NAME, list(papers.values()))
+    log.warning("arxiv: %s lists more than %d papers; only the first %d were read", day, MAX_PAPERS, MAX_PAPERS)
+    return Fetched(NAME, list(papers.values()), capped=MAX_PAPERS)
+
+
+class Arxiv:
+    """cs.AI or cs.LG papers submitted on one day. arXiv counts no votes: the pipeline asks a VoteLookup."""
+
+    name = NAME
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        base_url: str,
+        *,
+        min_interval_s: float = 3.0,
+        retries: int = 4,
+        backoff_s: float = 1.0,
+    ) -> None:
+        self.client = client
+        self.base_url = base_url
+        self.min_interval_s = min_interval_s
+        self.retries = retries
+        self.backoff_s = backoff_s
+
+    @classmethod
+    def from_settings(cls, settings: Settings, client: httpx.AsyncClient) -> Arxiv:
+        return cls(
+            client,
+            settings.arxiv_base_url,
+            min_interval_s=settings.arxiv_min_interval_s,
+            retries=settings.http_retries,
+            backoff_s=settings.http_backoff_s,
+        )
+
+    async def fetch(self, day: date) -> Fetched:
+        return await fetch(
+            self.client,
+            self.base_url,
+            day,
+            min_interval_s=self.min_interval_s,
+            retries=self.retries,
+            backoff_s=self.backoff_s,
+        )

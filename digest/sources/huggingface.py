@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime
-from typing import Any
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from pydantic import ValidationError
@@ -12,12 +12,21 @@ from pydantic import ValidationError
 from digest.models import ARXIV_ABS_URL, ARXIV_PDF_URL, HF_PAPER_URL, Paper
 from digest.sources import _http
 from digest.sources._http import SourceUnavailable
+from digest.sources.base import Fetched
+
+if TYPE_CHECKING:
+    from digest.settings import Settings
 
 log = logging.getLogger(__name__)
 
 NAME = "huggingface"
 PAGE_SIZE = 100
-MAX_PAGES = 10  # a day has well under 1,000 papers; stop a server that pages forever
+# Every page of a day is read, up to this many papers (a busy day lists a few hundred). Past it the rest of
+# the day is not seen: a logged warning and a note in the digest say so, and a server that pages forever stops.
+MAX_PAPERS = 10_000
+MAX_PAGES = MAX_PAPERS // PAGE_SIZE
+# An arXiv paper reaches the Daily Papers list a few days after its submission: the days searched for its votes.
+VOTE_LOOKAHEAD_DAYS = 3
 
 
 def _as_int(value: Any) -> int:
@@ -98,8 +107,8 @@ def parse(payload: Any) -> list[Paper]:
 
 async def fetch(
     client: httpx.AsyncClient, base_url: str, day: date, *, retries: int = 4, backoff_s: float = 1.0
-) -> list[Paper]:
-    """Every paper of `day`, all pages; duplicates across pages are dropped."""
+) -> Fetched:
+    """Every paper of `day`, all pages up to MAX_PAPERS; duplicates across pages are dropped."""
     url = base_url.rstrip("/") + "/api/daily_papers"
     seen: dict[str, Paper] = {}
     for page in range(MAX_PAGES):
@@ -113,5 +122,37 @@ async def fetch(
         for paper in papers:
             seen.setdefault(paper.id, paper)
         if len(payload) < PAGE_SIZE:
-            break
-    return list(seen.values())
+            return Fetched(NAME, list(seen.values()))
+    log.warning("huggingface: %s lists more than %d papers; only the first %d were read", day, MAX_PAPERS, MAX_PAPERS)
+    return Fetched(NAME, list(seen.values()), capped=MAX_PAPERS)
+
+
+class HuggingFace:
+    """The Daily Papers list; its votes also rank the papers of sources that have none (arXiv)."""
+
+    name = NAME
+
+    def __init__(self, client: httpx.AsyncClient, base_url: str, *, retries: int = 4, backoff_s: float = 1.0) -> None:
+        self.client = client
+        self.base_url = base_url
+        self.retries = retries
+        self.backoff_s = backoff_s
+
+    @classmethod
+    def from_settings(cls, settings: Settings, client: httpx.AsyncClient) -> HuggingFace:
+        return cls(client, settings.hf_base_url, retries=settings.http_retries, backoff_s=settings.http_backoff_s)
+
+    async def fetch(self, day: date) -> Fetched:
+        return await fetch(self.client, self.base_url, day, retries=self.retries, backoff_s=self.backoff_s)
+
+    async def votes(self, ids: set[str], day: date) -> dict[str, int]:
+        """Upvotes of the papers among `ids` that the lists of `day` and the VOTE_LOOKAHEAD_DAYS after it show."""
+        found: dict[str, int] = {}
+        for offset in range(VOTE_LOOKAHEAD_DAYS + 1):
+            listed = await self.fetch(day + timedelta(days=offset))
+            for paper in listed.papers:
+                if paper.id in ids and paper.upvotes is not None:
+                    found[paper.id] = max(found.get(paper.id, 0), paper.upvotes)
+            if len(found) == len(ids):
+                break
+        return found

@@ -6,9 +6,14 @@ import json
 from datetime import date
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from digest.models import Paper
 from digest.sources import arxiv, huggingface
+from digest.sources.base import Fetched
+
+if TYPE_CHECKING:
+    from digest.settings import Settings
 
 NAME = "sample"
 DEMO_DAY = date(2026, 2, 13)
@@ -45,3 +50,18 @@ def fetch(day: date) -> tuple[str, list[Paper]]:
     if arxiv_file.is_file():
         return arxiv.NAME, arxiv.parse(arxiv_file.read_bytes())[0]
     return huggingface.NAME, []
+
+
+class Sample:
+    """The bundled days, offline: it stands for the source each day was recorded from. No votes for arXiv days
+    (nothing offline knows them), so those are ranked newest first."""
+
+    name = NAME
+
+    @classmethod
+    def from_settings(cls, settings: Settings, client: Any) -> Sample:
+        return cls()
+
+    async def fetch(self, day: date) -> Fetched:
+        name, papers = fetch(day)
+        return Fetched(name, papers)

@@ -86,22 +86,31 @@ LAYOUT = 3  # 2: the sub-platforms index; 3: hash tags, ledger counts and expiry
 PARSE_CACHE_SIZE = 64  # parsed digests kept in process, checked against the stored version on every read
 NEVER_MS = 253402300799000  # 9999-12-31: the schedule mark of a chat that posts on no weekday
 
+LATEST_SCAN = 60  # days looked back for the latest digest with papers
+
 # find_digest in one round trip: resolve "latest" on the server, and send the body only when the caller's
 # cached version is not the stored one.  KEYS: the dates index.  ARGV: the day keys' stem (same tag as KEYS[1]),
 # day ("" = latest), known version.
 _FIND = """
 local day = ARGV[2]
 if day == '' then
-  local top = redis.call('ZREVRANGE', KEYS[1], 0, 0)
-  if #top == 0 then return false end
-  day = top[1]
+  -- "latest": the newest day whose digest has papers (an empty day must not empty every follow-up)
+  local days = redis.call('ZREVRANGE', KEYS[1], 0, LATEST_SCAN - 1)
+  for _, candidate in ipairs(days) do
+    local ids = redis.call('HGET', ARGV[1] .. candidate, 'ids')
+    if ids and ids ~= '[]' then
+      day = candidate
+      break
+    end
+  end
+  if day == '' then return false end
 end
 local key = ARGV[1] .. day
 local v = redis.call('HGET', key, 'v')
 if not v then return false end
 if v == ARGV[3] then return {day, v} end
 return {day, v, redis.call('HGET', key, 'body')}
-"""
+""".replace("LATEST_SCAN", str(LATEST_SCAN))
 
 # KEYS: the digest, the dates index.  ARGV: body, version, ids, day, ordinal
 _SAVE_DIGEST = """

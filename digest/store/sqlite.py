@@ -236,7 +236,10 @@ class SqliteStore:
 
     async def find_digest(self, lang: Lang, day: date | None = None) -> Digest | None:
         if day is None:
-            row = await self._one("SELECT day, body FROM digests WHERE lang = ? ORDER BY day DESC LIMIT 1", (lang,))
+            # "Latest" is the newest day that has papers: an empty day must not empty every follow-up.
+            row = await self._one(
+                "SELECT day, body FROM digests WHERE lang = ? AND paper_ids != '[]' ORDER BY day DESC LIMIT 1", (lang,)
+            )
         else:
             row = await self._one("SELECT day, body FROM digests WHERE day = ? AND lang = ?", (day.isoformat(), lang))
         if row is None:

@@ -1,4 +1,5 @@
-"""Briefs for the selected papers. `Summarizer` is the seam: offline briefs here, LLM briefs behind it."""
+"""Briefs for the selected papers. `Summarizer` is the seam; `llm.BriefSummarizer` implements it (the brief cache,
+then the LLM when it has a client, else the offline brief of `offline`)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from digest.models import Brief, Checks, Digest, Highlight, Item, Lang, Paper, PartsSource, Usage
+from digest.models import Brief, Checks, Digest, Highlight, Lang, Paper, PartsSource, Usage
 
 Progress = Callable[[str], None]
 
@@ -33,6 +34,7 @@ class Summary:
     parts: DigestParts
     usage: Usage = field(default_factory=Usage)
     notes: list[str] = field(default_factory=list)
+    llm_error: str | None = None  # the LLM could not be used at all (a refused key)
 
 
 class Summarizer(Protocol):
@@ -43,26 +45,13 @@ class Summarizer(Protocol):
 
 
 def usage_line(usage: Usage) -> str:
-    """The one line per build on stderr: what the LLM cost."""
+    """The one line per build on stderr: what the LLM cost, and how many calls got no answer."""
+    failed = f", {usage.failed_calls} failed" if usage.failed_calls else ""
     return (
-        f"LLM: {usage.llm_calls} calls, {usage.input_tokens:,} in / {usage.output_tokens:,} out tokens, "
-        f"${usage.cost_usd:.4f} ({usage.cached_briefs} briefs from cache)"
+        f"LLM: {usage.llm_calls} calls answered{failed}, {usage.input_tokens:,} in / {usage.output_tokens:,} out "
+        f"tokens, ${usage.cost_usd:.4f} ({usage.cached_briefs} briefs from cache)"
     )
 
 
 def _no_progress(_: str) -> None:
     return None
-
-
-class OfflineSummarizer:
-    """No LLM: every brief is built from the abstract and Hugging Face's metadata, marked origin=fallback."""
-
-    async def summarize(
-        self, papers: list[Paper], lang: Lang, progress: Progress = _no_progress, *, previous: Digest | None = None
-    ) -> Summary:
-        from digest.summarize.offline import digest_parts, offline_brief
-
-        results = [BriefResult(offline_brief(p, lang)) for p in papers]
-        items = [Item(rank=n, paper=p, brief=r.brief) for n, (p, r) in enumerate(zip(papers, results, strict=True), 1)]
-        progress(f"briefs: {len(papers)} offline (no LLM)")
-        return Summary(results=results, parts=digest_parts(items, lang))

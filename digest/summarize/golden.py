@@ -1,8 +1,9 @@
 """The golden briefs of the reference days (digest/sample/golden), as pre-filled brief-cache entries.
 
 They were written by an LLM for the bundled sample days, so `digestbot demo` shows real Korean briefs with
-no key and no call. Sections the older formats lack are filled from the offline brief (never invented),
-the seed defects that sit in brief text are fixed, and their links are never used (links come from Paper).
+no key and no call. Each section they have is marked as written by the reference; sections the older formats
+lack are left out (never filled), the seed defects that sit in brief text are fixed, and their links are never
+used (links come from Paper).
 """
 
 from __future__ import annotations
@@ -12,9 +13,8 @@ import json
 from functools import cache
 from typing import Any
 
-from digest.models import Brief, Paper
+from digest.models import LIST_SECTIONS, TEXT_SECTIONS, Brief, Paper
 from digest.sources.sample import sample_dir
-from digest.summarize.offline import offline_brief
 
 # Seed defects in brief text (see each golden file's seed_defects): id -> (text replacements, tags to drop).
 _FIXES: dict[str, tuple[dict[str, str], set[str]]] = {
@@ -25,7 +25,6 @@ _FIXES: dict[str, tuple[dict[str, str], set[str]]] = {
     "2602.12205": ({}, {"RAG", "Safety"}),
     "2602.10934": ({}, {"RAG", "Distillation"}),
 }
-_SECTIONS = tuple(name for name in Brief.model_fields if name != "origin")
 
 
 def abstract_hash(abstract: str) -> str:
@@ -66,14 +65,17 @@ def golden_brief(paper: Paper) -> Brief | None:
     if record is None or _sample_hashes().get(paper.id) != abstract_hash(paper.abstract):
         return None
     replacements, drop = _FIXES.get(paper.id, ({}, set()))
-    filler = offline_brief(paper, "ko")
     data: dict[str, Any] = {}
-    for key in _SECTIONS:
-        value = record.get(key)
-        if value in (None, "", []):
-            data[key] = getattr(filler, key)  # a section the older format lacks: the offline one, not invented
-        elif isinstance(value, list):
-            data[key] = [_fix(v, replacements) for v in value if v not in drop]
-        else:
-            data[key] = _fix(value, replacements)
-    return Brief(**data, origin="llm")
+    for key in TEXT_SECTIONS:
+        if record.get(key):
+            data[key] = _fix(record[key], replacements)
+    for key in LIST_SECTIONS:
+        data[key] = [_fix(v, replacements) for v in record.get(key) or [] if v not in drop]
+    points = data.get("key_points") or []
+    if points and points[0] == data.get("one_liner"):  # the arXiv format repeats the one-liner as its first bullet
+        data["key_points"] = points[1:]
+    for key in ("difficulty", "confidence"):
+        if record.get(key):
+            data[key] = record[key]
+    provenance = {key: "reference" for key in (*TEXT_SECTIONS, *LIST_SECTIONS) if data.get(key)}
+    return Brief(**data, origin="llm", provenance=provenance)

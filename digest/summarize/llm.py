@@ -1,8 +1,10 @@
-"""LLM briefs: one structured-output call per paper, cached, checked for faithfulness, bounded in cost.
+"""LLM briefs: one structured-output call per paper, cached, checked for faithfulness, bounded in cost and size.
 
 `BriefSummarizer` serves cache hits first. Misses go to the LLM when a client is given (concurrently, at most
-`llm_concurrency` at a time), else to the offline brief. A paper whose call fails, whose JSON stays invalid
+`llm_concurrency` at a time), else to the offline brief. A paper whose call fails, whose answer stays invalid
 after one repair, or that does not fit the budget gets the offline brief: one paper never fails the digest.
+The digest-level parts (top-issue keywords, three actions) are one more call, written from the same titles and
+abstracts and made beside the briefs' calls, so the build takes about as long as its slowest call.
 """
 
 from __future__ import annotations
@@ -11,137 +13,51 @@ import asyncio
 import hashlib
 import json
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from pathlib import Path
-from string import Template
+from datetime import datetime
 from typing import Any, TypeVar
 
 import openai
 from openai import AsyncOpenAI
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 
-from digest.models import Brief, Checks, Digest, Highlight, Item, Lang, Level, Paper, PartsSource, Usage
-from digest.settings import ConfigError, Settings
-from digest.store import Store, StoreUnavailable
+from digest.models import Brief, Digest, Highlight, Item, Lang, Paper, PartsSource, Usage
+from digest.settings import Settings
+from digest.store import Store
 from digest.summarize import BriefResult, DigestParts, Progress, Summary, _no_progress
+from digest.summarize.budget import Budget, OverBudget, Reservation
 from digest.summarize.cache import BriefCache
 from digest.summarize.offline import digest_parts, offline_brief, short_title
-from digest.verify import lower, strip_foreign_links, unsupported_numbers
+from digest.summarize.schema import (
+    BriefOut,
+    PartsOut,
+    Prompt,
+    fence,
+    load_prompt,
+    parse_answer,
+    schema_text,
+    strict_schema,
+    trim_abstract,
+)
+from digest.verify import check_brief, check_parts, scrub_brief
+
+# Re-exported: the CLI, the bench and the tests reach the prompt and schema helpers through this module.
+__all__ = ["BriefOut", "BriefSummarizer", "load_prompt", "make_client", "strict_schema"]
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
 
-_USER_MARK = "=== user ==="
-_FENCE_TAG = re.compile(r"</?\s*(abstract|briefs)\s*>", re.IGNORECASE)
-_CODE_FENCE = re.compile(r"^```(?:json)?\s*|\s*```$")
 _NOTES: dict[Lang, dict[str, str]] = {
     "ko": {
-        "budget": "{day} 하루 LLM 예산(${limit:.2f})에 도달해 {count}편은 LLM 없이 자동 요약했습니다"
-        "(이날 사용액 ${spent:.4f}, 같은 날의 다른 빌드 포함).",
-        "budget_build": "저장소에 연결할 수 없어 이번 빌드에만 적용한 LLM 예산(${limit:.2f})에 도달해 "
-        "{count}편은 LLM 없이 자동 요약했습니다.",
-        "failed": "{count}편은 LLM 요약에 실패해 자동 요약으로 대신했습니다.",
+        "failed": "{count}편은 LLM 요약에 실패해 초록 원문을 대신 실었습니다.",
+        "refused": "LLM이 키를 거부해({reason}) 모든 논문에 초록 원문을 실었습니다. OPENAI_API_KEY를 확인하세요.",
     },
     "en": {
-        "budget": "The daily LLM budget (${limit:.2f}) for {day} was reached (${spent:.4f} spent that day, other "
-        "builds included), so {count} papers got automatic briefs without the LLM.",
-        "budget_build": "The LLM budget (${limit:.2f}), applied to this build alone because the store was "
-        "unavailable, was reached, so {count} papers got automatic briefs without the LLM.",
-        "failed": "The LLM brief failed for {count} papers; they got automatic briefs instead.",
+        "failed": "The LLM brief failed for {count} papers; they show their abstracts instead.",
+        "refused": "The LLM refused the key ({reason}), so every paper shows its abstract. Check OPENAI_API_KEY.",
     },
 }
-
-
-# What the model writes. Titles, ids and links are not in it: they come from the paper's metadata.
-class BriefOut(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    one_liner: str = Field(min_length=1)
-    key_points: list[str] = Field(min_length=3, max_length=3)
-    developer_view: str = Field(min_length=1)
-    actions: list[str] = Field(min_length=3, max_length=3)
-    risks: list[str] = Field(min_length=2, max_length=3)
-    uncertainty: str = Field(min_length=1)
-    abstract_ko: str = Field(min_length=1)
-    tags: list[str] = Field(min_length=3, max_length=6)
-    difficulty: Level
-    confidence: Level
-
-
-class PaperKeywords(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    rank: int
-    keywords: list[str] = Field(min_length=1, max_length=3)
-
-
-class PartsOut(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    papers: list[PaperKeywords]
-    daily_actions: list[str] = Field(min_length=3, max_length=3)
-
-
-def strict_schema(model: type[BaseModel]) -> dict[str, Any]:
-    """The model's JSON schema in the subset strict structured output accepts: every property required,
-    no additional properties, no length keywords (pydantic still enforces them when the answer is validated)."""
-
-    def fix(node: Any) -> Any:
-        if isinstance(node, dict):
-            node = {k: fix(v) for k, v in node.items() if k not in ("title", "minLength", "maxLength", "default")}
-            if node.get("type") == "object" and "properties" in node:
-                node["additionalProperties"] = False
-                node["required"] = list(node["properties"])
-            return node
-        if isinstance(node, list):
-            return [fix(v) for v in node]
-        return node
-
-    return fix(model.model_json_schema())
-
-
-@dataclass(frozen=True)
-class Prompt:
-    """A versioned prompt file, `<task>.<lang>.v<N>.md`: system text, a `=== user ===` line, the user template."""
-
-    task: str
-    lang: Lang
-    version: str
-    system: str
-    user: str
-
-    def messages(self, **values: str) -> list[dict[str, str]]:
-        return [
-            {"role": "system", "content": self.system},
-            {"role": "user", "content": Template(self.user).safe_substitute(values)},
-        ]
-
-
-def load_prompt(folder: Path, task: str, lang: Lang) -> Prompt:
-    """The newest version of a prompt; a missing or malformed file is a configuration error."""
-    found = []
-    for path in folder.glob(f"{task}.{lang}.v*.md"):
-        match = re.fullmatch(rf"{task}\.{lang}\.v(\d+)\.md", path.name)
-        if match:
-            found.append((int(match[1]), path))
-    if not found:
-        raise ConfigError(
-            f"no prompt {task}.{lang}.v<N>.md in {folder}; set DIGEST_PROMPTS_DIR to the folder with the prompt files"
-        )
-    number, path = max(found)
-    text = path.read_text(encoding="utf-8")
-    if _USER_MARK not in text:
-        raise ConfigError(f"prompt {path} has no '{_USER_MARK}' line between the system and the user part")
-    system, user = text.split(_USER_MARK, 1)
-    return Prompt(task, lang, f"v{number}", system.strip(), user.strip())
-
-
-def fence(text: str) -> str:
-    """Untrusted text inside a fenced prompt block: it cannot close the fence and speak as the prompt."""
-    return _FENCE_TAG.sub("", text)
 
 
 def make_client(settings: Settings) -> AsyncOpenAI | None:
@@ -156,95 +72,12 @@ def make_client(settings: Settings) -> AsyncOpenAI | None:
     )
 
 
-@dataclass(frozen=True)
-class Reservation:
-    worst: float  # USD held for the call until it is settled
-    day: date | None  # the day it is held against in the store; None: held in this build only
-
-
-class Budget:
-    """The LLM spend of each calendar day (DIGEST_TIMEZONE) against `limit` USD, shared by every build of the day.
-
-    A call goes ahead only if its worst case still fits. It is reserved in the store first (one atomic add, so
-    concurrent calls and builds cannot overrun the day together) and settled to the real cost when the answer
-    arrives. When the store cannot be reached, the limit applies to this build's own spend (the per-build budget)
-    for the rest of the build, and the log says so.
-    """
-
-    def __init__(
-        self, limit: float | None, price_in: float, price_out: float, store: Store, today: Callable[[], date]
-    ) -> None:
-        self.limit = limit
-        self.price_in = price_in / 1_000_000
-        self.price_out = price_out / 1_000_000
-        self.store = store
-        self.today = today
-        self.daily = True  # False once the store failed: the per-build budget from then on
-        self.spent = 0.0  # this build's real spend
-        self.reserved = 0.0  # this build's calls in flight, at their worst case
-        self.refused_on: date | None = None  # the day whose budget refused a call
-
-    def cost(self, tokens_in: int, tokens_out: int) -> float:
-        return tokens_in * self.price_in + tokens_out * self.price_out
-
-    async def reserve(self, prompt_chars: int, max_out: int) -> Reservation | None:
-        """Reserve the worst case of the next call (about 2 characters a token, all `max_out` used); None = over."""
-        worst = self.cost(prompt_chars // 2 + 1, max_out)
-        if self.daily and worst > 0:
-            day = self.today()
-            try:
-                total = await self.store.add_spend(day, worst)
-                if self.limit is not None and total > self.limit + 1e-9:
-                    await self.store.add_spend(day, -worst)
-                    self.refused_on = day
-                    return None
-            except StoreUnavailable as exc:
-                self._per_build(exc)
-            else:
-                self.reserved += worst
-                return Reservation(worst, day)
-        if self.limit is not None and self.spent + self.reserved + worst > self.limit:
-            return None
-        self.reserved += worst
-        return Reservation(worst, None)
-
-    async def settle(self, reservation: Reservation, tokens_in: int, tokens_out: int) -> float:
-        """Replace the reservation by the real cost (0 for a call that failed); returns the real cost."""
-        self.reserved -= reservation.worst
-        actual = self.cost(tokens_in, tokens_out)
-        self.spent += actual
-        if reservation.day is not None:
-            try:
-                await self.store.add_spend(reservation.day, actual - reservation.worst)
-            except StoreUnavailable as exc:
-                self._per_build(exc)
-        return actual
-
-    def _per_build(self, exc: StoreUnavailable) -> None:
-        if self.daily:
-            self.daily = False
-            log.warning(
-                "the day's LLM spend cannot be read or recorded (%s): the budget applies to this build alone", exc
-            )
-
-    async def note(self, lang: Lang, count: int) -> str:
-        """Why `count` papers got no LLM brief: the day's budget (and what the day has spent), or this build's."""
-        limit = self.limit or 0
-        if self.refused_on is None:  # every refusal came after the store failed
-            return _NOTES[lang]["budget_build"].format(limit=limit, count=count)
-        try:
-            spent = await self.store.get_spend(self.refused_on)
-        except StoreUnavailable:
-            spent = self.spent
-        return _NOTES[lang]["budget"].format(limit=limit, count=count, day=self.refused_on.isoformat(), spent=spent)
-
-
-class OverBudget(Exception):
-    pass
-
-
 class LLMFailed(Exception):
     """The call failed after the SDK's retries, or the answer stayed invalid; the paper gets the offline brief."""
+
+
+class KeyRefused(LLMFailed):
+    """The key was refused: no call of this build can succeed."""
 
 
 @dataclass
@@ -255,6 +88,7 @@ class _Run:
     usage: Usage = field(default_factory=Usage)
     over_budget: int = 0
     failed: int = 0
+    refused: str | None = None  # why the key was refused, once it was
 
 
 class BriefSummarizer:
@@ -273,12 +107,10 @@ class BriefSummarizer:
         self.store = store
         self._now = now or (lambda: datetime.now(settings.tz))  # the budget's day is today in DIGEST_TIMEZONE
         self._json_mode = False  # set once the server refuses json_schema (vLLM, Ollama, llama.cpp...)
-        self._disabled: str | None = None  # set once the key is refused: no point asking again in this build
 
     async def summarize(
         self, papers: list[Paper], lang: Lang, progress: Progress = _no_progress, *, previous: Digest | None = None
     ) -> Summary:
-        self._disabled = None  # a refused key stops the calls of one build, not of every later one
         prompt = load_prompt(self.settings.prompts_dir, "brief", lang)
         cache = BriefCache(self.store, self.settings.model, prompt.version)
         price = self.settings.prices.get(self.settings.model)
@@ -306,22 +138,24 @@ class BriefSummarizer:
             if self.client is None:
                 return offline_brief(paper, lang), False
             async with semaphore:
-                if self._disabled:  # checked once the turn comes: an earlier call may have had the key refused
-                    run.failed += 1
+                if run.refused:  # checked once the turn comes: an earlier call may have had the key refused
                     return offline_brief(paper, lang), False
                 try:
                     brief = await self._brief(paper, prompt, run)
                 except OverBudget:
                     run.over_budget += 1
                     return offline_brief(paper, lang), False
+                except KeyRefused:
+                    return offline_brief(paper, lang), False
                 except LLMFailed as exc:
-                    log.warning("paper %s: %s; it gets the offline brief", paper.id, exc)
+                    log.warning("paper %s: %s; it shows its abstract instead", paper.id, exc)
                     run.failed += 1
                     return offline_brief(paper, lang), False
             await cache.put(paper, lang, brief)
             return brief, True
 
-        done = await asyncio.gather(*(one(p, hit) for p, hit in zip(papers, cached, strict=True)))
+        parts_call = self._parts_call(papers, lang, run, semaphore, previous)
+        *done, written = await asyncio.gather(*(one(p, hit) for p, hit in zip(papers, cached, strict=True)), parts_call)
         results = [
             self._checked(paper, brief, hit is not None)
             for paper, (brief, _), hit in zip(papers, done, cached, strict=True)
@@ -332,36 +166,39 @@ class BriefSummarizer:
             f"{sum(r.brief.origin == 'fallback' for r in results)} offline"
         )
         items = [Item(rank=n, paper=p, brief=r.brief) for n, (p, r) in enumerate(zip(papers, results, strict=True), 1)]
-        parts = await self._parts(items, lang, run, reuse=previous)
+        parts = digest_parts(items, lang)
+        if written is not None:
+            parts = _merge_parts(parts, *written)
         notes = []
+        if run.refused:
+            notes.append(_NOTES[lang]["refused"].format(reason=run.refused))
         if run.over_budget:
             notes.append(await run.budget.note(lang, run.over_budget))
-        if run.failed:
+        if run.failed and not run.refused:
             notes.append(_NOTES[lang]["failed"].format(count=run.failed))
-        return Summary(results=results, parts=parts, usage=run.usage, notes=notes)
+        llm_error = f"the LLM refused the key ({run.refused})" if run.refused else None
+        return Summary(results=results, parts=parts, usage=run.usage, notes=notes, llm_error=llm_error)
 
     def _checked(self, paper: Paper, brief: Brief, cached: bool) -> BriefResult:
-        """Faithfulness on every LLM brief, cached or new: unsupported figures are listed and lower the confidence."""
+        """Faithfulness on every model-written brief, cached or new: unsupported figures are listed and lower the
+        confidence."""
         if brief.origin != "llm":
             return BriefResult(brief, cached=cached)
-        brief = strip_foreign_links(brief, paper)
-        numbers = unsupported_numbers(brief, paper.abstract)
-        if numbers:
-            brief = brief.model_copy(update={"confidence": lower(brief.confidence)})
-        return BriefResult(brief, Checks(unsupported_numbers=numbers), cached=cached)
+        brief, checks = check_brief(brief, paper)
+        return BriefResult(brief, checks, cached=cached)
 
     async def _brief(self, paper: Paper, prompt: Prompt, run: _Run) -> Brief:
-        """One paper: a call, one repair for invalid JSON and one for unsupported figures, at most."""
+        """One paper: a call, one repair for an invalid answer and one for unsupported figures, at most."""
         messages: list[dict[str, str]] = prompt.messages(
-            paper_id=paper.id, title=fence(paper.title), abstract=fence(paper.abstract)
+            paper_id=paper.id, title=fence(paper.title), abstract=fence(trim_abstract(paper.abstract))
         )
         best: Brief | None = None
         repaired_json = repaired_numbers = False
         while True:
             content, out, error = await self._ask(messages, BriefOut, "paper_brief", run)
             if out is not None:
-                best = strip_foreign_links(Brief(**out.model_dump(), origin="llm"), paper)
-                numbers = unsupported_numbers(best, paper.abstract)
+                best = scrub_brief(Brief(**out.model_dump(), origin="llm"), paper)
+                numbers = check_brief(best, paper)[1].unsupported_numbers
                 if not numbers or repaired_numbers:
                     return best
                 repaired_numbers = True
@@ -374,17 +211,24 @@ class BriefSummarizer:
             elif best is not None:
                 return best  # the figures repair came back broken: keep the valid brief, its figures get listed
             elif repaired_json:
-                raise LLMFailed(f"the answer was still not valid JSON after one repair ({error})")
+                raise LLMFailed(f"the answer was still not valid after one repair ({error})")
             else:
                 repaired_json = True
                 feedback = f"Your answer was not valid: {error}. Answer again with the complete JSON object only."
-            messages = [*messages, {"role": "assistant", "content": content}, {"role": "user", "content": feedback}]
+            # An overlong answer is not sent back whole: the model gets the start of it and the error.
+            messages = [
+                *messages,
+                {"role": "assistant", "content": content[:4000]},
+                {"role": "user", "content": feedback},
+            ]
 
     async def _ask(
         self, messages: list[dict[str, str]], model: type[M], name: str, run: _Run
     ) -> tuple[str, M | None, str]:
         """One call: (the raw answer, the validated object or None, the validation error)."""
         assert self.client is not None
+        if run.refused:
+            raise KeyRefused(run.refused)
         if self._json_mode:
             messages = self._with_schema(messages, model)
         reserved = await run.budget.reserve(
@@ -400,15 +244,26 @@ class BriefSummarizer:
                 log.warning("the server does not take a JSON schema; using JSON mode with validation from now on")
                 self._json_mode = True
                 return await self._ask(messages, model, name, run)
+            run.usage.failed_calls += 1
             raise LLMFailed(f"the LLM refused the request (HTTP 400: {_short(exc)})") from None
         except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
-            self._disabled = f"HTTP {exc.status_code}"
-            raise LLMFailed(f"the LLM refused the key (HTTP {exc.status_code}); check OPENAI_API_KEY") from None
+            run.usage.failed_calls += 1
+            if not run.refused:  # the first refusal says it once; every other call of the build stops quietly
+                run.refused = f"HTTP {exc.status_code}"
+                log.error(
+                    "the LLM refused the key (HTTP %s); check OPENAI_API_KEY. This build shows abstracts instead of "
+                    "briefs.",
+                    exc.status_code,
+                )
+            raise KeyRefused(run.refused) from None
         except openai.APITimeoutError:
+            run.usage.failed_calls += 1
             raise LLMFailed(f"the LLM did not answer within {self.settings.llm_timeout_s:g} s") from None
         except openai.APIStatusError as exc:
+            run.usage.failed_calls += 1
             raise LLMFailed(f"the LLM answered HTTP {exc.status_code} after retries") from None
         except openai.APIError as exc:  # connection errors and answers the SDK cannot read
+            run.usage.failed_calls += 1
             raise LLMFailed(f"the LLM could not be reached ({type(exc).__name__})") from None
         if response.usage is not None:
             tokens_in, tokens_out = response.usage.prompt_tokens or 0, response.usage.completion_tokens or 0
@@ -422,9 +277,11 @@ class BriefSummarizer:
         if choice is None or choice.finish_reason == "length":
             return content, None, "the JSON was cut off at the output limit; keep every field shorter"
         try:
-            return content, model.model_validate_json(_CODE_FENCE.sub("", content.strip())), ""
+            return content, parse_answer(model, content), ""  # type: ignore[return-value]
         except ValidationError as exc:
             return content, None, _short_validation(exc)
+        except ValueError as exc:
+            return content, None, str(exc)
 
     async def _create(
         self, messages: list[dict[str, str]], model: type[BaseModel], name: str, run: _Run, reserved: Reservation
@@ -451,55 +308,66 @@ class BriefSummarizer:
 
     @staticmethod
     def _with_schema(messages: list[dict[str, str]], model: type[BaseModel]) -> list[dict[str, str]]:
-        """JSON mode has no schema parameter, so the schema goes into the system message."""
-        schema = json.dumps(strict_schema(model), ensure_ascii=False, separators=(",", ":"))
+        """JSON mode has no schema parameter, so the schema (with its length bounds) goes into the system message."""
+        schema = schema_text(model)
         head = messages[0]
         if schema in head["content"]:
             return messages
         return [{**head, "content": f"{head['content']}\n\nJSON schema of the answer:\n{schema}"}, *messages[1:]]
 
-    async def _parts(self, items: list[Item], lang: Lang, run: _Run, reuse: Digest | None) -> DigestParts:
-        """Top-issue keywords and three actions for today: one small call, or the stored ones on a rebuild.
+    async def _parts_call(
+        self, papers: list[Paper], lang: Lang, run: _Run, semaphore: asyncio.Semaphore, reuse: Digest | None
+    ) -> tuple[DigestParts, list[Paper]] | None:
+        """Top-issue keywords and three actions for today, written by the LLM from the titles and abstracts; the
+        stored ones on a rebuild; None when the automatic ones (from the briefs) stand.
 
         The stored ones are reused only if the LLM wrote them from the very input this call would send (same
-        model, prompt and briefs): never the automatic ones of an offline build (`digestbot demo`), nor ones
-        written from other briefs or with an older prompt."""
-        offline = digest_parts(items, lang)
-        if not any(i.brief.origin == "llm" for i in items):
-            return offline
-        stored = reuse.parts_source if reuse is not None else None
-        can_call = self.client is not None and not self._disabled
-        if not can_call and (stored is None or stored.origin != "llm"):
-            return offline
+        model, prompt and papers): never the automatic ones of an offline build (`digestbot demo`), nor ones
+        written with an older prompt."""
+        if not papers:
+            return None
         prompt = load_prompt(self.settings.prompts_dir, "digest_parts", lang)
-        briefs = "\n\n".join(
-            f"rank {i.rank}: {short_title(i.paper.title)}\n{i.brief.one_liner}\n"
-            + "\n".join(f"- {p}" for p in i.brief.key_points)
-            + f"\ntags: {', '.join(i.brief.tags)}"
-            for i in items
+        listing = "\n\n".join(
+            f"rank {rank}: {short_title(p.title)}\ntitle: {p.title}\nabstract: {trim_abstract(p.abstract)}"
+            for rank, p in enumerate(papers, 1)
         )
-        messages = prompt.messages(briefs=fence(briefs))
-        source = PartsSource(
-            origin="llm", input_hash=_input_hash(self.settings.model, [i.paper.id for i in items], messages)
-        )
-        if reuse is not None and stored == source:
-            return DigestParts(highlights=reuse.highlights, daily_actions=reuse.daily_actions, source=source)
-        if not can_call:
-            return offline
-        try:
-            _, out, error = await self._ask(messages, PartsOut, "digest_parts", run)
-        except (OverBudget, LLMFailed) as exc:
-            log.warning("digest-level parts: %s; using the automatic ones", str(exc) or "over budget")
-            return offline
+        messages = prompt.messages(papers=fence(listing))
+        input_hash = _input_hash(self.settings.model, [p.id for p in papers], messages)
+        stored = reuse.parts_source if reuse is not None else None
+        if reuse is not None and stored is not None and stored.origin == "llm" and stored.input_hash == input_hash:
+            kept = DigestParts(highlights=reuse.highlights, daily_actions=reuse.daily_actions, source=stored)
+            return kept, papers
+        if self.client is None:
+            return None
+        async with semaphore:
+            try:
+                _, out, error = await self._ask(messages, PartsOut, "digest_parts", run)
+            except KeyRefused:
+                return None
+            except (OverBudget, LLMFailed) as exc:
+                log.warning("digest-level parts: %s; using the automatic ones", str(exc) or "over budget")
+                return None
         if out is None:
             log.warning("digest-level parts were not valid (%s); using the automatic ones", error)
-            return offline
+            return None
         keywords = {k.rank: k.keywords for k in out.papers}
         highlights = [
-            Highlight(rank=h.rank, headline=h.headline, keywords=keywords.get(h.rank) or h.keywords)
-            for h in offline.highlights
+            Highlight(rank=rank, headline=short_title(p.title), keywords=keywords.get(rank, []))
+            for rank, p in enumerate(papers, 1)
         ]
-        return DigestParts(highlights=highlights, daily_actions=out.daily_actions, source=source)
+        written = DigestParts(
+            highlights=highlights,
+            daily_actions=list(out.daily_actions),
+            source=PartsSource(origin="llm", input_hash=input_hash),
+        )
+        return check_parts(written, papers), papers
+
+
+def _merge_parts(automatic: DigestParts, written: DigestParts, papers: list[Paper]) -> DigestParts:
+    """The LLM's parts, with the automatic keywords wherever the LLM gave a paper none."""
+    fallback = {h.rank: h.keywords for h in automatic.highlights}
+    highlights = [h.model_copy(update={"keywords": h.keywords or fallback.get(h.rank, [])}) for h in written.highlights]
+    return DigestParts(highlights=highlights, daily_actions=written.daily_actions, source=written.source)
 
 
 def _input_hash(model: str, paper_ids: list[str], messages: list[dict[str, str]]) -> str:

@@ -1,4 +1,10 @@
-"""Briefs without an LLM: honest extracts of the abstract and the source's own metadata, never invented."""
+"""Briefs without an LLM: the abstract and the source's own metadata as published, never invented.
+
+Each piece of text is shown once, in the language it is in (the sources' abstracts are English): the one-line
+summary is Hugging Face's own summary when it has one, else the abstract's first sentence (then the abstract
+section shows the rest); the tags are Hugging Face's keywords. Sections nobody wrote (developer's view, actions,
+risks, uncertainty, levels) are left out: the renderers say once that the brief was not written by an LLM.
+"""
 
 from __future__ import annotations
 
@@ -6,89 +12,60 @@ import re
 
 from digest.models import Brief, Highlight, Item, Lang, Paper
 from digest.summarize import DigestParts
-from digest.text import sentences, truncate
+from digest.text import sentences, shorten
 
-_TEXT: dict[Lang, dict[str, str]] = {
+_ACTIONS: dict[Lang, dict[str, str]] = {
     "ko": {
-        "dev": "LLM 요약이 없어 개발자 관점 분석은 생략했습니다. 키워드: {keywords}. 초록과 공개 자료를 직접 확인하세요.",
-        "dev_nokw": "LLM 요약이 없어 개발자 관점 분석은 생략했습니다. 초록과 공개 자료를 직접 확인하세요.",
-        "read": "초록과 PDF에서 실험 설정과 보고된 수치를 확인하기",
-        "code": "공개된 코드({url})를 내려받아 예제를 실행해 보기",
-        "page": "프로젝트 페이지({url})의 데모와 자료 살펴보기",
-        "compare": "키워드({keywords})로 관련 기존 작업과 비교해 보기",
-        "compare_nokw": "같은 문제를 다루는 기존 방법과 결과를 비교해 보기",
-        "risk1": "LLM 없이 자동 추출한 요약이라 한계와 리스크는 원문에서 직접 확인해야 합니다.",
-        "risk2": "보고된 수치는 저자의 주장이며 독립적으로 재현되지 않았습니다.",
-        "uncertainty": "LLM 없이 초록 문장을 그대로 옮긴 자동 요약입니다. 해석과 평가는 포함되지 않았습니다.",
+        "code": "{title}: 공개 코드로 예제 돌려 보기 ({url})",
+        "page": "{title}: 프로젝트 페이지의 데모와 자료 살펴보기 ({url})",
     },
     "en": {
-        "dev": "No LLM brief, so no developer's view. Keywords: {keywords}. Read the abstract and released material.",
-        "dev_nokw": "No LLM brief, so no developer's view. Read the abstract and released material.",
-        "read": "Check the experimental setup and reported figures in the abstract and PDF",
-        "code": "Clone the released code ({url}) and run its examples",
-        "page": "Look through the demos on the project page ({url})",
-        "compare": "Compare with earlier work on the same keywords ({keywords})",
-        "compare_nokw": "Compare with earlier methods for the same problem",
-        "risk1": "Extracted without an LLM: read the paper itself for its limitations and risks.",
-        "risk2": "The reported figures are the authors' claims and have not been reproduced independently.",
-        "uncertainty": "An automatic extract of the abstract's sentences, without interpretation or assessment.",
+        "code": "{title}: run the examples of the released code ({url})",
+        "page": "{title}: try the demos on the project page ({url})",
     },
 }
 
 
-def _keywords(paper: Paper, limit: int) -> list[str]:
-    return paper.ai_keywords[:limit]
-
-
 def offline_brief(paper: Paper, lang: Lang) -> Brief:
-    text = _TEXT[lang]
+    """`lang` does not change the text (it is the paper's own); the renderers label it in `lang`."""
     said = sentences(paper.abstract)
-    one_liner = paper.ai_summary or (said[0] if said else paper.title)
-    points = [s for s in said if s != one_liner][:3] or [paper.title]
-    keywords = ", ".join(_keywords(paper, 4))
-    actions = [text["read"]]
-    if paper.github:
-        actions.append(text["code"].format(url=paper.github))
-    if paper.project_page:
-        actions.append(text["page"].format(url=paper.project_page))
-    actions.append(text["compare"].format(keywords=keywords) if keywords else text["compare_nokw"])
-    return Brief(
-        one_liner=one_liner,
-        key_points=points,
-        developer_view=text["dev"].format(keywords=keywords) if keywords else text["dev_nokw"],
-        actions=actions[:3],
-        risks=[text["risk1"], text["risk2"]],
-        uncertainty=text["uncertainty"],
-        abstract_ko=paper.abstract or paper.title,
-        tags=_keywords(paper, 6),
-        difficulty="중",
-        confidence="하",
-        origin="fallback",
-    )
+    if paper.ai_summary:
+        one_liner, rest = paper.ai_summary, paper.abstract
+    elif said:
+        one_liner, rest = said[0], " ".join(said[1:])
+    else:
+        one_liner, rest = "", ""
+    return Brief(one_liner=one_liner, abstract_ko=rest, tags=paper.ai_keywords[:6], origin="fallback")
 
 
 def short_title(title: str, limit: int = 60) -> str:
-    """ "DeepGen 1.0: A Lightweight ..." -> "DeepGen 1.0"; titles without a colon are cut at a grapheme."""
+    """ "DeepGen 1.0: A Lightweight ..." -> "DeepGen 1.0"; titles without a colon are cut at a word boundary."""
     head = re.split(r":\s", title, maxsplit=1)[0]
-    return truncate(head, limit)
+    return shorten(head, limit)
 
 
-def _headline_action(item: Item) -> str:
-    """An LLM brief's first action; an offline brief's first is the same for every paper, so take its second
-    (the paper's code, project page or keywords) when there is one."""
-    actions = item.brief.actions
-    return actions[1] if item.brief.origin == "fallback" and len(actions) > 1 else actions[0]
+def _keywords(item: Item) -> list[str]:
+    """A model's tags are curated and in the digest's language; otherwise Hugging Face's keywords say more."""
+    if item.brief.written_by("tags") in ("llm", "reference"):
+        return item.brief.tags[:3]
+    return (item.paper.ai_keywords or item.brief.tags)[:3]
+
+
+def _action(item: Item, lang: Lang) -> str | None:
+    """One concrete step for this paper: its brief's first written action, else its code, else its page."""
+    title = short_title(item.paper.title)
+    if item.brief.actions and item.brief.written_by("actions") != "extracted":
+        return f"{title}: {item.brief.actions[0]}"
+    if item.paper.github:
+        return _ACTIONS[lang]["code"].format(title=title, url=item.paper.github)
+    if item.paper.project_page:
+        return _ACTIONS[lang]["page"].format(title=title, url=item.paper.project_page)
+    return None
 
 
 def digest_parts(items: list[Item], lang: Lang) -> DigestParts:
-    highlights = [
-        Highlight(
-            rank=item.rank,
-            headline=short_title(item.paper.title),
-            # An LLM brief's tags are curated and in the digest's language; otherwise HF's keywords say more.
-            keywords=(item.brief.tags if item.brief.origin == "llm" else item.paper.ai_keywords or item.brief.tags)[:3],
-        )
-        for item in items
-    ]
-    actions = [f"{short_title(item.paper.title)}: {_headline_action(item)}" for item in items[:3] if item.brief.actions]
+    """Top issues and up to three actions derived from the briefs and metadata, with no call: a paper with nothing
+    concrete to try is skipped rather than given a generic step."""
+    highlights = [Highlight(rank=i.rank, headline=short_title(i.paper.title), keywords=_keywords(i)) for i in items]
+    actions = [a for a in (_action(item, lang) for item in items) if a][:3]
     return DigestParts(highlights=highlights, daily_actions=actions)
